@@ -1,0 +1,2 @@
+#include "request.h"
+void sfn_request_open(lua_State *L) { (void)L; }

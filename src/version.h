@@ -1,0 +1,4 @@
+#ifndef SFN_VERSION_H
+#define SFN_VERSION_H
+#define SFN_VERSION "0.1.0"
+#endif
