@@ -21,7 +21,7 @@ LUA_INCDIR ?= $(patsubst -I%,%,$(filter -I%,$(shell $(PKG_CONFIG) --cflags-only-
 CURL_INCDIR ?= /usr/include
 CJSON_INCDIR ?= /usr/include/cjson
 OPENSSL_INCDIR ?= /usr/include
-LIBS ?= -lcurl -lcjson -lcrypto
+LIBS ?= -lcurl -lcjson -lcrypto -lexpat
 
 OPT ?= -O2
 WARN ?= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter

@@ -3,9 +3,11 @@
 #include "compat.h"
 #include "errors.h"
 #include "pager.h"
+#include "process.h"
 #include "reply.h"
 #include "request.h"
 #include "sigv4.h"
+#include "stsxml.h"
 #include "version.h"
 
 #define SFN_EXPORT __attribute__((visibility("default")))
@@ -22,5 +24,7 @@ SFN_EXPORT int luaopen_sfn_core(lua_State *L) {
   sfn_reply_open(L);
   sfn_client_open(L);
   sfn_pager_open(L);
+  sfn_process_open(L);
+  sfn_stsxml_open(L);
   return 1;
 }
