@@ -63,14 +63,26 @@ typedef struct sfn_attempt {
   const char *user_agent;
 } sfn_attempt;
 
-/* Pushes a table { name = value, ... } of every header to send, signed,
- * in the spelling they go on the wire. The body is the string pushed by
- * sfn_params_push_body. */
-void sfn_request_push_headers(lua_State *L, sfn_sigv4_cache *cache,
-                              const sfn_endpoint *endpoint, const char *region,
-                              const sfn_credentials *credentials,
-                              const char *body, size_t body_len,
-                              const sfn_attempt *attempt);
+#define SFN_MAX_HEADERS 10
+
+/* The headers of one attempt, in the spelling they go on the wire. Values
+ * point into this struct, the endpoint, the credentials, the attempt and the
+ * Authorization string that sfn_request_sign leaves on the Lua stack. */
+typedef struct sfn_signed_headers {
+  sfn_header list[SFN_MAX_HEADERS];
+  size_t count;
+  char amz_date[17];
+  char sdk_request[64];
+} sfn_signed_headers;
+
+/* Signs one attempt: fills out (every header to send) and pushes the
+ * Authorization value, which must stay on the stack while out is used.
+ * Raises CredentialsError/ValidationError for header values holding CR/LF. */
+void sfn_request_sign(lua_State *L, sfn_sigv4_cache *cache,
+                      const sfn_endpoint *endpoint, const char *region,
+                      const sfn_credentials *credentials,
+                      const char *body, size_t body_len,
+                      const sfn_attempt *attempt, sfn_signed_headers *out);
 
 /* Writes a random (v4) UUID, 36 characters plus NUL. */
 void sfn_uuid4(char out[37]);
