@@ -20,6 +20,8 @@
 #define luaL_setfuncs(L, l, n) sfn_setfuncs((L), (l), (n))
 #define luaL_testudata(L, i, n) sfn_testudata((L), (i), (n))
 #define luaL_setmetatable(L, n) sfn_setmetatable((L), (n))
+#define lua_getuservalue(L, i) lua_getfenv((L), (i))
+#define lua_setuservalue(L, i) lua_setfenv((L), (i))
 int sfn_absindex(lua_State *L, int idx);
 void sfn_setfuncs(lua_State *L, const luaL_Reg *l, int nup);
 void *sfn_testudata(lua_State *L, int idx, const char *tname);

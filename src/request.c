@@ -330,12 +330,10 @@ static lua_Number opt_number_field(lua_State *L, int idx, const char *name,
                                    lua_Number def) {
   lua_Number value;
   lua_getfield(L, idx, name);
-  if (lua_isnil(L, -1)) value = def;
-  else if (lua_type(L, -1) == LUA_TNUMBER) value = lua_tonumber(L, -1);
-  else
-    return sfn_error_raisef(L, "ValidationError",
-                            "%s: expected a number, got %s", name,
-                            luaL_typename(L, -1));
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TNUMBER)
+    sfn_error_raisef(L, "ValidationError", "%s: expected a number, got %s",
+                     name, luaL_typename(L, -1));
+  value = lua_isnil(L, -1) ? def : lua_tonumber(L, -1);
   lua_pop(L, 1);
   return value;
 }
