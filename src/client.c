@@ -167,6 +167,14 @@ static double backoff_seconds(int attempt) {
   return cap * ((double)r / 4294967296.0);
 }
 
+static void block_for(double seconds) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)seconds;
+  ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
 /* Waits through the sleep hook when one is set, else blocks. */
 static void pause_for(lua_State *L, int client_idx, double seconds) {
   lua_getuservalue(L, client_idx);
@@ -178,13 +186,24 @@ static void pause_for(lua_State *L, int client_idx, double seconds) {
     return;
   }
   lua_pop(L, 1);
-  {
-    struct timespec ts;
-    ts.tv_sec = (time_t)seconds;
-    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-  }
+  block_for(seconds);
+}
+
+/** The retry delay before attempt+1, in seconds (full jitter).
+ * @function backoff
+ * @tparam int attempt the attempt that failed (1-based) */
+static int l_backoff(lua_State *L) {
+  lua_Integer attempt = luaL_checkinteger(L, 1);
+  lua_pushnumber(L, backoff_seconds(attempt < 1 ? 1 : attempt > 64 ? 64 : (int)attempt));
+  return 1;
+}
+
+/** Blocks the thread for some seconds (the default sleep hook).
+ * @function sleep */
+static int l_sleep(lua_State *L) {
+  lua_Number seconds = luaL_checknumber(L, 1);
+  if (seconds > 0 && seconds <= 3600) block_for(seconds);
+  return 0;
 }
 
 static void set_int_field(lua_State *L, int idx, const char *name, int value) {
@@ -378,5 +397,9 @@ void sfn_client_open(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, l_new_client);
   lua_setfield(L, -2, "new_client");
+  lua_pushcfunction(L, l_backoff);
+  lua_setfield(L, -2, "backoff");
+  lua_pushcfunction(L, l_sleep);
+  lua_setfield(L, -2, "sleep");
   sfn_http_open(L);
 }

@@ -1,0 +1,124 @@
+--- AWS Step Functions ListMapRuns for Lua: one page, every page, every item.
+-- The front of the C core `sfn.core`: configuration and credentials are
+-- resolved here (see `sfn.config`), the rest happens in C.
+-- @module sfn
+local core = require "sfn.core"
+local config = require "sfn.config"
+local driver = require "sfn.driver"
+local errors = require "sfn.errors"
+
+local sfn = {
+  _VERSION = core._VERSION,
+  Error = core.Error,
+  is_error = core.is_error,
+}
+
+local Client = {}
+Client.__index = Client
+
+local function user_agent()
+  local lua = "lua/" .. (_VERSION:match("%d+%.%d+") or "?")
+  if type(jit) == "table" and jit.version then
+    lua = lua .. " " .. jit.version:gsub("^LuaJIT ", "luajit/")
+  end
+  return ("sfn/%s %s libcurl/%s"):format(core._VERSION, lua, core.curl_version())
+end
+
+--- Makes a client. Every option is optional; see API.md for the list.
+-- @tparam[opt] table opts
+-- @treturn table the client, with readable `region` and `endpoint`
+-- @raise ConfigError when no region can be resolved or an option is wrong
+function sfn.new(opts)
+  local cfg = config.resolve(opts, os.getenv)
+  local agent = user_agent()
+  local self = setmetatable({
+    region = cfg.region,
+    endpoint = cfg.endpoint,
+    max_attempts = cfg.max_attempts,
+  }, Client)
+  self._core = core.new_client {
+    endpoint = cfg.endpoint,
+    region = cfg.region,
+    credentials = cfg.credentials,
+    max_attempts = cfg.max_attempts,
+    connect_timeout = cfg.connect_timeout,
+    timeout = cfg.timeout,
+    ca_file = cfg.ca_file,
+    user_agent = agent,
+    sleep = cfg.sleep,
+  }
+  self._driver = driver.new(cfg, agent)
+  return self
+end
+
+--- One page of Map Runs.
+-- @tparam table params { executionArn=, maxResults=?, nextToken=? }
+-- @treturn table page { mapRuns=, nextToken=, ResponseMetadata= }
+-- @raise sfn.Error
+function Client:list_map_runs(params)
+  local send = self._driver:transport()
+  if send then
+    return self._driver:list_map_runs(send, params)
+  end
+  return self._core:list_map_runs(params)
+end
+
+--- Iterates over pages: `for page in client:list_map_runs_pages(params, pagination)`.
+-- The second value is the pager: its `resume_token` continues after `max_items`.
+-- @tparam table params
+-- @tparam[opt] table pagination { max_items=, page_size=, starting_token= }
+-- @raise sfn.Error (from the loop)
+function Client:list_map_runs_pages(params, pagination)
+  local send = self._driver:transport()
+  if send then
+    return self._driver:pages(send, params, pagination)
+  end
+  return self._core:pages(params, pagination)
+end
+
+--- Iterates over Map Runs across pages: `for run in client:map_runs(params, pagination)`.
+-- @tparam table params
+-- @tparam[opt] table pagination
+-- @raise sfn.Error (from the loop)
+function Client:map_runs(params, pagination)
+  local send = self._driver:transport()
+  if send then
+    return self._driver:items(send, params, pagination)
+  end
+  return self._core:items(params, pagination)
+end
+
+--- Every Map Run in one array (up to `pagination.max_items`).
+-- @treturn table array of Map Runs
+-- @treturn string|nil the resume token when `max_items` stopped early
+function Client:all_map_runs(params, pagination)
+  local runs = {}
+  local iterate, pager = self:map_runs(params, pagination)
+  for run in iterate, pager do
+    runs[#runs + 1] = run
+  end
+  return runs, pager.resume_token
+end
+
+--- Releases the connection now (it is also released when collected).
+function Client:close()
+  self._core:close()
+end
+
+--- Formats epoch seconds as ISO 8601 UTC with milliseconds.
+-- @tparam number t seconds since the Unix epoch
+-- @treturn string e.g. "2023-11-14T22:13:20.125Z"
+-- @raise ValidationError when t is not a finite number
+function sfn.iso8601(t)
+  if type(t) ~= "number" or t ~= t or t == math.huge or t == -math.huge then
+    errors.raise("ValidationError", "iso8601: expected a finite number, got " .. tostring(t))
+  end
+  local seconds = math.floor(t)
+  local millis = math.floor((t - seconds) * 1000 + 0.5)
+  if millis == 1000 then
+    seconds, millis = seconds + 1, 0
+  end
+  return os.date("!%Y-%m-%dT%H:%M:%S", seconds) .. (".%03dZ"):format(millis)
+end
+
+return sfn

@@ -1,0 +1,158 @@
+--- ListMapRuns over a transport written in Lua: a user's function, or
+-- OpenResty cosockets. It composes the C core's sans-I/O seams
+-- (`build_request`, `decode_reply`, the pager) so that a transport may yield,
+-- which a C caller could not allow under LuaJIT. The libcurl transport does
+-- not come through here.
+-- @module sfn.driver
+local core = require "sfn.core"
+local errors = require "sfn.errors"
+
+local driver = { _VERSION = core._VERSION }
+
+local Driver = {}
+Driver.__index = Driver
+
+-- Phases where ngx_lua allows cosockets.
+local COSOCKET_PHASES = {
+  rewrite = true, access = true, content = true, timer = true,
+  ssl_cert = true, ssl_session_fetch = true, ssl_client_hello = true,
+}
+
+local function cosockets_available()
+  local ngx = rawget(_G, "ngx")
+  return type(ngx) == "table" and type(ngx.get_phase) == "function"
+    and COSOCKET_PHASES[ngx.get_phase()] == true
+end
+
+--- @tparam table cfg resolved configuration (see `sfn.config`)
+-- @tparam string user_agent
+function driver.new(cfg, user_agent)
+  local choice = cfg.transport
+  if choice ~= nil and choice ~= "curl" and choice ~= "ngx" and type(choice) ~= "function" then
+    errors.raise("ConfigError", 'transport: expected "curl", "ngx" or a function')
+  end
+  return setmetatable({ cfg = cfg, choice = choice, user_agent = user_agent }, Driver)
+end
+
+--- The Lua send function for this call, or nil for the C libcurl path.
+function Driver:transport()
+  local choice = self.choice
+  if type(choice) == "function" then
+    return choice
+  end
+  if choice == "ngx" or (choice == nil and cosockets_available()) then
+    if not cosockets_available() then
+      errors.raise("ConfigError", 'transport "ngx": cosockets are not available in this context')
+    end
+    return require("sfn.ngx_transport").send
+  end
+  return nil
+end
+
+local function sleep_for(cfg, seconds)
+  if cfg.sleep then
+    return cfg.sleep(seconds)
+  end
+  local ngx = rawget(_G, "ngx")
+  if cosockets_available() and ngx.sleep then
+    return ngx.sleep(seconds)
+  end
+  return core.sleep(seconds)
+end
+
+-- A transport failure as an sfn.Error: raised errors pass through, a
+-- `nil, message` return or a string error becomes a TransportError.
+local function transport_error(err)
+  if core.is_error(err) then
+    return err
+  end
+  return errors.new("TransportError", "transport failed: " .. tostring(err), { retryable = true })
+end
+
+-- One attempt: the page, or nil and the sfn.Error.
+local function attempt_once(self, send, request_cfg, params, info)
+  local method, url, headers, body = core.build_request(request_cfg, params, info)
+  info.invocation_id = headers["amz-sdk-invocation-id"]
+  local ok, status, reply_headers, reply_body, reason = pcall(send, {
+    method = method, url = url, headers = headers, body = body,
+    connect_timeout = self.cfg.connect_timeout, timeout = self.cfg.timeout,
+    ca_file = self.cfg.ca_file,
+  })
+  if not ok then
+    return nil, transport_error(status)
+  end
+  if status == nil then
+    return nil, transport_error(reply_headers)
+  end
+  local decoded, page = pcall(core.decode_reply, status, reply_headers, reply_body, reason)
+  if decoded then
+    return page
+  end
+  return nil, page
+end
+
+--- One page, with retries (the same policy as the C client).
+function Driver:list_map_runs(send, params)
+  local cfg = self.cfg
+  local max_attempts = cfg.max_attempts
+  local info = { max_attempts = max_attempts }
+  local request_cfg = { endpoint = cfg.endpoint, region = cfg.region, user_agent = self.user_agent }
+  local refreshed, force_refresh = false, false
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    request_cfg.credentials = cfg.credentials(force_refresh)
+    force_refresh = false
+    info.attempt = attempt
+    local page, err = attempt_once(self, send, request_cfg, params, info)
+    if page then
+      page.ResponseMetadata.RetryAttempts = attempt - 1
+      return page
+    end
+    err.attempts = attempt
+    if attempt >= max_attempts then
+      error(err, 0)
+    end
+    if not refreshed and err.code == "ExpiredTokenException" then
+      refreshed, force_refresh = true, true
+    elseif err.retryable then
+      sleep_for(cfg, core.backoff(attempt))
+    else
+      error(err, 0)
+    end
+  end
+end
+
+--- Pages, driven by the C pager.
+function Driver:pages(send, params, pagination)
+  local pager = core.new_pager(params, pagination)
+  local function next_page()
+    local request = pager:next_params()
+    if request == nil then
+      return nil
+    end
+    return pager:accept(self:list_map_runs(send, request))
+  end
+  return next_page, pager, nil, pager
+end
+
+--- Map Runs across pages; one page held at a time.
+function Driver:items(send, params, pagination)
+  local next_page, pager = self:pages(send, params, pagination)
+  local runs, index = nil, 0
+  local function next_run()
+    while runs == nil or index >= #runs do
+      local page = next_page()
+      if page == nil then
+        runs = nil
+        return nil
+      end
+      runs, index = page.mapRuns, 0
+    end
+    index = index + 1
+    return runs[index]
+  end
+  return next_run, pager, nil, pager
+end
+
+return driver
