@@ -1,0 +1,106 @@
+--- The `sfn` API returning `nil, err` instead of raising, as `cjson.safe`
+-- does for `cjson`: the OpenResty way, where an uncaught table error is
+-- logged as "unknown reason".
+--   local sfn = require "sfn.safe"
+--   local client, err = sfn.new()
+--   if not client then ngx.log(ngx.ERR, tostring(err)) end
+-- Iterators return `nil, err` as their last step on failure, after the
+-- items already yielded; the iterator state's `error` field keeps it too.
+-- @module sfn.safe
+local sfn = require "sfn"
+
+local safe = {}
+for name, value in pairs(sfn) do
+  safe[name] = value
+end
+
+local SafeClient = {}
+SafeClient.__index = SafeClient
+
+local unpack = table.unpack or unpack
+
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
+-- Calls f, turning a raised error into nil, err.
+local function protect(f, ...)
+  local result = pack(pcall(f, ...))
+  if not result[1] then
+    return nil, result[2]
+  end
+  return unpack(result, 2, result.n)
+end
+
+--- @see sfn.new
+function safe.new(opts)
+  local client, err = protect(sfn.new, opts)
+  if not client then
+    return nil, err
+  end
+  return setmetatable({ client = client, region = client.region, endpoint = client.endpoint }, SafeClient)
+end
+
+--- @see sfn.iso8601
+function safe.iso8601(t)
+  return protect(sfn.iso8601, t)
+end
+
+function SafeClient:list_map_runs(params)
+  return protect(self.client.list_map_runs, self.client, params)
+end
+
+function SafeClient:all_map_runs(params, pagination)
+  return protect(self.client.all_map_runs, self.client, params, pagination)
+end
+
+function SafeClient:close()
+  return protect(self.client.close, self.client)
+end
+
+-- The state of a safe iterator: the pager's fields plus `error`.
+local SafeState = {}
+SafeState.__index = function(state, key)
+  local pager = rawget(state, "pager")
+  return pager and pager[key]
+end
+
+-- Wraps a raising iterator factory so that failures end the loop with nil, err.
+local function safe_iterator(factory)
+  return function(self, params, pagination)
+    local state = setmetatable({}, SafeState)
+    local ok, iterate, pager = pcall(factory, self.client, params, pagination)
+    if not ok then
+      state.error = iterate
+    else
+      state.pager = pager
+    end
+    local function step()
+      if state.error ~= nil or state.finished then
+        local err = state.error
+        state.finished = true
+        return nil, err
+      end
+      local stepped, value = pcall(iterate, pager)
+      if not stepped then
+        state.error = value
+        state.finished = true
+        return nil, value
+      end
+      if value == nil then
+        state.finished = true
+      end
+      return value
+    end
+    return step, state
+  end
+end
+
+SafeClient.list_map_runs_pages = safe_iterator(function(client, ...)
+  return client:list_map_runs_pages(...)
+end)
+SafeClient.map_runs = safe_iterator(function(client, ...)
+  return client:map_runs(...)
+end)
+
+return safe
