@@ -25,7 +25,8 @@ LIBS ?= -lcurl -lcjson -lcrypto -lexpat
 
 OPT ?= -O2
 WARN ?= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-CFLAGS ?= $(OPT) -g $(WARN)
+WERROR ?=
+CFLAGS ?= $(OPT) -g $(WARN) $(if $(WERROR),-Werror)
 SANFLAGS ?=
 ALL_CFLAGS = -std=gnu99 -fPIC -fvisibility=hidden $(CFLAGS) $(SANFLAGS) \
   $(addprefix -I,$(LUA_INCDIR)) -I$(CURL_INCDIR) -I$(CJSON_INCDIR) -I$(OPENSSL_INCDIR)
@@ -40,7 +41,7 @@ BUSTED ?= /usr/bin/busted
 INSTALL_TOP ?= /usr/local
 LUA_VERSION_DIR ?= $(if $(filter luajit lua5.1,$(LUA)),5.1,5.4)
 
-.PHONY: all build test test-one valgrind asan install clean
+.PHONY: all build deps demo test test-one valgrind asan install clean
 
 all build: $(TARGET)
 
@@ -52,9 +53,21 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# The specs never see the caller's AWS setup and never reach a real address:
+# no credentials or profiles from the environment, no instance metadata, no
+# proxies for loopback.
+SPEC_ENV = env -u AWS_PROFILE -u AWS_REGION -u AWS_DEFAULT_REGION \
+  -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_SECURITY_TOKEN \
+  -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_SFN -u AWS_ROLE_ARN -u AWS_WEB_IDENTITY_TOKEN_FILE \
+  -u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI -u AWS_CONTAINER_CREDENTIALS_FULL_URI \
+  -u AWS_CA_BUNDLE -u AWS_MAX_ATTEMPTS -u AWS_RETRY_MODE \
+  AWS_EC2_METADATA_DISABLED=true AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9/ \
+  AWS_CONFIG_FILE=/nonexistent/config AWS_SHARED_CREDENTIALS_FILE=/nonexistent/credentials \
+  NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+
 # Specs for one interpreter against its own build.
 test-one: $(TARGET)
-	SFN_CPATH='$(BUILD)/?.so' $(LUA) $(BUSTED) $(BUSTED_ARGS)
+	$(SPEC_ENV) SFN_CPATH='$(BUILD)/?.so' $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 test:
 	$(MAKE) LUA=lua5.4 test-one
@@ -62,7 +75,7 @@ test:
 
 # The lua5.4 specs under valgrind; fails on any definite or indirect leak.
 valgrind: $(TARGET)
-	SFN_CPATH='$(BUILD)/?.so' SFN_UNDER_VALGRIND=1 valgrind --error-exitcode=99 \
+	$(SPEC_ENV) SFN_CPATH='$(BUILD)/?.so' SFN_UNDER_VALGRIND=1 valgrind --error-exitcode=99 \
 	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --show-leak-kinds=definite,indirect --track-fds=no --quiet \
 	  $(LUA) $(BUSTED) $(BUSTED_ARGS)
@@ -72,9 +85,35 @@ asan:
 	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \
 	  SANFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
 	  build/asan/sfn/core.so
-	SFN_CPATH='build/asan/?.so' ASAN_OPTIONS=detect_leaks=0 \
+	$(SPEC_ENV) SFN_CPATH='build/asan/?.so' ASAN_OPTIONS=detect_leaks=0 \
 	  LD_PRELOAD="$$(clang -print-file-name=libclang_rt.asan-x86_64.so)" \
 	  $(LUA) $(BUSTED) $(BUSTED_ARGS)
+
+# Debian packages for building, testing and the demo (apt-get when missing).
+deps:
+	bash .ci/deps
+
+# The main job: list Map Runs. With ARN=... and an AWS account configured it
+# asks AWS; otherwise it lists from the bundled local stand-in.
+ARN ?=
+DEMO_ARN ?= arn:aws:states:us-east-1:123456789012:execution:demo:runs-25
+demo: $(TARGET)
+	@if [ -n "$(ARN)" ]; then \
+	  LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;' \
+	    $(LUA) bin/sfn-map-runs '$(ARN)' $(DEMO_ARGS); \
+	else \
+	  dir=$$(mktemp -d); \
+	  python3 spec/standin/server.py --port-file $$dir/port & pid=$$!; \
+	  trap 'kill $$pid 2>/dev/null; rm -rf '"$$dir" EXIT; \
+	  for i in $$(seq 100); do [ -s $$dir/port ] && break; sleep 0.05; done; \
+	  echo "Listing Map Runs from the local stand-in at http://127.0.0.1:$$(cat $$dir/port)" >&2; \
+	  env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_EC2_METADATA_DISABLED=true \
+	    AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY \
+	    AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+	    LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;' \
+	    $(LUA) bin/sfn-map-runs '$(DEMO_ARN)' --region us-east-1 \
+	      --endpoint http://127.0.0.1:$$(cat $$dir/port) --output table $(DEMO_ARGS); \
+	fi
 
 install: $(TARGET)
 	install -d $(DESTDIR)$(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)/sfn

@@ -1,0 +1,53 @@
+package = "sfn"
+version = "0.1.0-1"
+source = {
+  url = "git+https://github.com/sfn-lua/sfn.git",
+  tag = "v0.1.0",
+}
+description = {
+  summary = "AWS Step Functions ListMapRuns for Lua and OpenResty, in C",
+  detailed = [[
+    Calls ListMapRuns with SigV4 signing, a reused libcurl connection or
+    OpenResty cosockets, boto3-compatible pagination and structured errors.
+  ]],
+  homepage = "https://github.com/sfn-lua/sfn",
+  license = "Apache-2.0",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+}
+external_dependencies = {
+  CURL = { header = "curl/curl.h", library = "curl" },
+  CJSON = { header = "cjson/cJSON.h", library = "cjson" },
+  OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+  EXPAT = { header = "expat.h", library = "expat" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["sfn.core"] = {
+      sources = {
+        -- every src/*.c (kept in step by the spec "rockspec lists every source")
+        "src/client.c", "src/compat.c", "src/core.c", "src/errors.c",
+        "src/http.c", "src/pager.c", "src/process.c", "src/reply.c",
+        "src/request.c", "src/sigv4.c", "src/stsxml.c", "src/token.c",
+      },
+      incdirs = {
+        "$(CURL_INCDIR)", "$(CJSON_INCDIR)/cjson", "$(OPENSSL_INCDIR)", "$(EXPAT_INCDIR)",
+      },
+      libdirs = {
+        "$(CURL_LIBDIR)", "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(EXPAT_LIBDIR)",
+      },
+      libraries = { "curl", "cjson", "crypto", "expat" },
+    },
+    sfn = "lua/sfn.lua",
+    ["sfn.cli"] = "lua/sfn/cli.lua",
+    ["sfn.config"] = "lua/sfn/config.lua",
+    ["sfn.driver"] = "lua/sfn/driver.lua",
+    ["sfn.errors"] = "lua/sfn/errors.lua",
+    ["sfn.safe"] = "lua/sfn/safe.lua",
+  },
+  install = {
+    bin = { ["sfn-map-runs"] = "bin/sfn-map-runs" },
+  },
+}
