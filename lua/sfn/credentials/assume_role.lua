@@ -1,0 +1,3 @@
+local M = { name = "assume_role" }
+function M.load(ctx) return nil, "not configured" end
+return M

@@ -1,0 +1,3 @@
+local M = { name = "container" }
+function M.load(ctx) return nil, "not configured" end
+return M

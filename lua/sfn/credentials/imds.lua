@@ -1,0 +1,3 @@
+local M = { name = "imds" }
+function M.load(ctx) return nil, "not configured" end
+return M

@@ -1,0 +1,3 @@
+local M = { name = "web_identity" }
+function M.load(ctx) return nil, "not configured" end
+return M
