@@ -5,6 +5,7 @@
  * killed and reaped. Every resource (pid, fds, buffers, argv) lives in a
  * __gc userdata created before anything is acquired, so a Lua error at any
  * point leaks nothing and leaves no zombie. */
+#define _GNU_SOURCE /* pipe2 */
 #include "process.h"
 
 #include <errno.h>
