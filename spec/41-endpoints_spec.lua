@@ -1,8 +1,8 @@
 -- The endpoint rules as data, case by case against botocore's resolver
--- output (spec/fixtures/endpoint_cases.lua), plus the STS endpoints.
+-- output (spec/fixtures/config/endpoint_cases.lua), plus the STS endpoints.
 local endpoints = require "sfn.endpoints"
 local config = require "sfn.config"
-local cases = dofile("spec/fixtures/endpoint_cases.lua")
+local cases = dofile("spec/fixtures/config/endpoint_cases.lua")
 
 local function getenv(t)
   return function(k)
