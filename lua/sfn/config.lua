@@ -50,6 +50,7 @@ local OPTION_CHECKS = {
   use_fips_endpoint = function(v) if type(v) ~= "boolean" then return "a boolean" end end,
   use_dualstack_endpoint = function(v) if type(v) ~= "boolean" then return "a boolean" end end,
   log = function(v) if type(v) ~= "function" then return "a function" end end,
+  sleep = function(v) if type(v) ~= "function" then return "a function" end end,
 }
 
 local function check_options(opts)
@@ -143,6 +144,7 @@ function config.resolve(opts, getenv, deps)
     profile = profile_name,
     transport = opts.transport,
     log = opts.log,
+    sleep = opts.sleep,
     config_file = files.config_file,
     credentials_file = files.credentials_file,
   }
