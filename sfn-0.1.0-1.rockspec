@@ -28,9 +28,9 @@ build = {
     ["sfn.core"] = {
       sources = {
         -- every src/*.c (kept in step by the spec "rockspec lists every source")
-        "src/client.c", "src/compat.c", "src/core.c", "src/errors.c",
-        "src/http.c", "src/pager.c", "src/process.c", "src/reply.c",
-        "src/request.c", "src/sigv4.c", "src/stsxml.c", "src/token.c",
+        "src/client.c", "src/compat.c", "src/core.c", "src/errors.c", "src/http.c",
+        "src/pager.c", "src/process.c", "src/reply.c", "src/request.c",
+        "src/sigv4.c", "src/stsxml.c", "src/token.c",
       },
       incdirs = {
         "$(CURL_INCDIR)", "$(CJSON_INCDIR)/cjson", "$(OPENSSL_INCDIR)", "$(EXPAT_INCDIR)",
@@ -41,10 +41,24 @@ build = {
       libraries = { "curl", "cjson", "crypto", "expat" },
     },
     sfn = "lua/sfn.lua",
-    ["sfn.cli"] = "lua/sfn/cli.lua",
     ["sfn.config"] = "lua/sfn/config.lua",
+    ["sfn.credentials"] = "lua/sfn/credentials.lua",
+    ["sfn.credentials.assume_role"] = "lua/sfn/credentials/assume_role.lua",
+    ["sfn.credentials.config_file"] = "lua/sfn/credentials/config_file.lua",
+    ["sfn.credentials.container"] = "lua/sfn/credentials/container.lua",
+    ["sfn.credentials.env"] = "lua/sfn/credentials/env.lua",
+    ["sfn.credentials.imds"] = "lua/sfn/credentials/imds.lua",
+    ["sfn.credentials.process"] = "lua/sfn/credentials/process.lua",
+    ["sfn.credentials.shared_file"] = "lua/sfn/credentials/shared_file.lua",
+    ["sfn.credentials.static_profile"] = "lua/sfn/credentials/static_profile.lua",
+    ["sfn.credentials.sts"] = "lua/sfn/credentials/sts.lua",
+    ["sfn.credentials.util"] = "lua/sfn/credentials/util.lua",
+    ["sfn.credentials.web_identity"] = "lua/sfn/credentials/web_identity.lua",
     ["sfn.driver"] = "lua/sfn/driver.lua",
+    ["sfn.endpoints"] = "lua/sfn/endpoints.lua",
     ["sfn.errors"] = "lua/sfn/errors.lua",
+    ["sfn.ngx_transport"] = "lua/sfn/ngx_transport.lua",
+    ["sfn.profile"] = "lua/sfn/profile.lua",
     ["sfn.safe"] = "lua/sfn/safe.lua",
   },
   install = {
