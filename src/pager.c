@@ -1,3 +1,601 @@
-/* placeholder until the real pager.c lands */
+/* sfn.Pager: botocore's PageIterator (botocore/paginate.py) as a state
+ * machine the caller feeds page by page, plus the C iterator closures
+ * client:pages / client:items built on it.
+ *
+ * The pager keeps its Lua values in a state table held by a registry
+ * reference (released in __gc):
+ *   params  { executionArn =, maxResults = } copied at creation
+ *   token   the nextToken to send next, or nil (also the token sent for the
+ *           page being awaited: next_params does not change state)
+ *   page    the current page (items iterator: one page at a time)
+ *   resume  the resume token, once max_items stopped the iteration */
 #include "pager.h"
-void sfn_pager_open(lua_State *L) { (void)L; }
+
+#include <math.h>
+#include <string.h>
+
+#include "client.h"
+#include "errors.h"
+#include "request.h"
+#include "token.h"
+
+#define PAGE_SIZE_MAX 1000
+
+typedef struct sfn_pager {
+  int ref;               /* the state table; LUA_NOREF once collected */
+  int done;              /* no further request: finished, failed or closed */
+  int fetching;          /* an iterator is in sfn_client_fetch or accepting
+                            its page; stays set when that raised */
+  int first;             /* the next page accepted is the first */
+  int index;             /* items iterator: next position in the page */
+  long long max_items;   /* 0: no limit */
+  long long start_trunc; /* items to drop from the first page */
+  long long pages;       /* pages accepted */
+  long long items;       /* items kept (yielded or to be yielded) */
+} sfn_pager;
+
+typedef struct sfn_pagination {
+  long long max_items; /* 0: absent */
+  long long page_size; /* 0: absent */
+  const char *starting_token; /* NULL: absent */
+  size_t starting_token_len;
+} sfn_pagination;
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static sfn_pager *check_pager(lua_State *L, int idx) {
+  sfn_pager *p = luaL_testudata(L, idx, SFN_PAGER_MT);
+  if (p == NULL)
+    sfn_error_raisef(L, "ValidationError",
+                     "pager: expected an sfn.Pager, got %s (call methods "
+                     "with ':')", luaL_typename(L, idx));
+  return p;
+}
+
+/* Pushes the state table (returns 1), or nil once collected (returns 0). */
+static int push_state(lua_State *L, const sfn_pager *p) {
+  if (p->ref == LUA_NOREF) {
+    lua_pushnil(L);
+    return 0;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
+  return 1;
+}
+
+/* Whether no further request can be made. */
+static int pager_over(const sfn_pager *p) {
+  return p->done || p->fetching || p->ref == LUA_NOREF;
+}
+
+static void release_page(lua_State *L, sfn_pager *p) {
+  p->index = 0;
+  if (push_state(L, p)) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, "page");
+  }
+  lua_pop(L, 1);
+}
+
+/* botocore never sends the token string "None" (_inject_token_into_kwargs). */
+static int is_none_token(const char *s, size_t len) {
+  return s != NULL && len == 4 && memcmp(s, "None", 4) == 0;
+}
+
+/* Pushes a fresh params table for the next request. */
+static void push_params(lua_State *L, const sfn_pager *p) {
+  int state, params;
+  size_t len;
+  const char *tok;
+  push_state(L, p);
+  state = lua_gettop(L);
+  lua_getfield(L, state, "params");
+  params = lua_gettop(L);
+  lua_createtable(L, 0, 3);
+  lua_getfield(L, params, "executionArn");
+  lua_setfield(L, -2, "executionArn");
+  lua_getfield(L, params, "maxResults");
+  lua_setfield(L, -2, "maxResults"); /* nil when there is none */
+  lua_getfield(L, state, "token");
+  tok = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+  if (tok != NULL && !is_none_token(tok, len))
+    lua_setfield(L, -2, "nextToken");
+  else
+    lua_pop(L, 1);
+  lua_replace(L, state);
+  lua_settop(L, state);
+}
+
+/* Removes the first k items of the array at idx (n items), in place. */
+static void drop_front(lua_State *L, int idx, int n, long long k) {
+  int i, keep = k >= n ? 0 : n - (int)k;
+  for (i = 1; i <= keep; i++) {
+    lua_rawgeti(L, idx, i + (n - keep));
+    lua_rawseti(L, idx, i);
+  }
+  for (i = keep + 1; i <= n; i++) {
+    lua_pushnil(L);
+    lua_rawseti(L, idx, i);
+  }
+}
+
+/* Raises the ResponseError for a page whose nextToken is the one sent. */
+static void raise_repeated(lua_State *L, int page) {
+  const char *request_id = NULL;
+  int status = 0, attempts = 0, meta;
+  lua_getfield(L, page, "ResponseMetadata");
+  meta = lua_gettop(L);
+  if (lua_type(L, meta) == LUA_TTABLE) {
+    lua_getfield(L, meta, "RequestId");
+    if (lua_type(L, -1) == LUA_TSTRING) request_id = lua_tostring(L, -1);
+    lua_getfield(L, meta, "HTTPStatusCode");
+    if (lua_type(L, -1) == LUA_TNUMBER) status = (int)lua_tonumber(L, -1);
+    lua_getfield(L, meta, "RetryAttempts");
+    if (lua_type(L, -1) == LUA_TNUMBER) attempts = (int)lua_tonumber(L, -1) + 1;
+  }
+  sfn_error_push(L, "ResponseError",
+                 "the service returned the same nextToken twice", status,
+                 request_id, 0, attempts);
+  sfn_error_throw(L);
+}
+
+/* Applies botocore's PageIterator.__iter__ rules to the page at idx (edited
+ * in place; it becomes the current page). */
+static void pager_accept(lua_State *L, sfn_pager *p, int page) {
+  int top = lua_gettop(L), runs, next_idx, state, n = 0;
+  const char *next = NULL, *sent;
+  size_t next_len = 0, sent_len = 0;
+  long long strunc;
+  page = lua_absindex(L, page);
+  if (p->done || p->ref == LUA_NOREF)
+    sfn_error_raisef(L, "ValidationError", "accept: the pager is done");
+  if (lua_type(L, page) != LUA_TTABLE)
+    sfn_error_raisef(L, "ValidationError", "page: expected a table, got %s",
+                     luaL_typename(L, page));
+  lua_getfield(L, page, "mapRuns");
+  runs = lua_gettop(L);
+  if (lua_type(L, runs) == LUA_TTABLE)
+    n = (int)lua_rawlen(L, runs);
+  else if (!lua_isnil(L, runs))
+    sfn_error_raisef(L, "ValidationError",
+                     "page.mapRuns: expected a table, got %s",
+                     luaL_typename(L, runs));
+  lua_getfield(L, page, "nextToken");
+  next_idx = lua_gettop(L);
+  if (lua_type(L, next_idx) == LUA_TSTRING) {
+    next = lua_tolstring(L, next_idx, &next_len);
+    if (!sfn_token_utf8_valid(next, next_len))
+      sfn_error_raisef(L, "ValidationError", "page.nextToken: not valid UTF-8");
+    if (next_len == 0) next = NULL; /* botocore: an empty token ends it */
+  } else if (!lua_isnil(L, next_idx)) {
+    sfn_error_raisef(L, "ValidationError",
+                     "page.nextToken: expected a string, got %s",
+                     luaL_typename(L, next_idx));
+  }
+  push_state(L, p);
+  state = lua_gettop(L);
+  lua_getfield(L, state, "token");
+  sent = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &sent_len)
+                                        : NULL;
+
+  /* _handle_first_request: skip what the starting token already returned */
+  strunc = p->first ? p->start_trunc : 0;
+  if (strunc > 0 && n > 0) {
+    drop_front(L, runs, n, strunc);
+    n = strunc >= n ? 0 : n - (int)strunc;
+  }
+
+  if (p->max_items > 0 && p->items + n > p->max_items) {
+    /* _truncate_response: max_items ends inside this page */
+    long long keep = p->max_items - p->items;
+    int i;
+    for (i = n; i > keep; i--) {
+      lua_pushnil(L);
+      lua_rawseti(L, runs, i);
+    }
+    sfn_token_push_encoded(L, sent, sent_len, keep + strunc);
+    lua_setfield(L, state, "resume");
+    lua_pushnil(L);
+    lua_setfield(L, page, "nextToken"); /* over: resume via the token */
+    p->items = p->max_items;
+    p->done = 1;
+  } else if (next == NULL) {
+    p->items += n;
+    p->done = 1;
+  } else if (p->max_items > 0 && p->items + n == p->max_items) {
+    /* on a page boundary: the service token is the resume point */
+    sfn_token_push_encoded(L, next, next_len, -1);
+    lua_setfield(L, state, "resume");
+    p->items += n;
+    p->done = 1;
+  } else if (sent != NULL && !is_none_token(sent, sent_len) &&
+             sent_len == next_len && memcmp(sent, next, next_len) == 0) {
+    p->done = 1;
+    release_page(L, p);
+    raise_repeated(L, page);
+  } else {
+    lua_pushvalue(L, next_idx);
+    lua_setfield(L, state, "token");
+    p->items += n;
+  }
+  p->pages++;
+  p->first = 0;
+  lua_pushvalue(L, page);
+  lua_setfield(L, state, "page");
+  p->index = 1;
+  lua_settop(L, top);
+}
+
+/* Reads an integral number in lo..hi (integral floats welcome: LuaJIT has
+ * only doubles; NaN and infinities fail the range test). */
+static long long check_count(lua_State *L, int idx, const char *name,
+                             double lo, double hi, const char *range) {
+  lua_Number v;
+  if (lua_type(L, idx) != LUA_TNUMBER)
+    sfn_error_raisef(L, "ValidationError",
+                     "%s: expected an integer, got %s", name,
+                     luaL_typename(L, idx));
+  v = lua_tonumber(L, idx);
+  if (!(v >= lo && v <= hi) || v != floor(v))
+    sfn_error_raisef(L, "ValidationError", "%s: must be an integer in %s",
+                     name, range);
+  return (long long)v;
+}
+
+static void check_pagination(lua_State *L, int idx, sfn_pagination *out) {
+  memset(out, 0, sizeof *out);
+  if (lua_isnoneornil(L, idx)) return;
+  if (lua_type(L, idx) != LUA_TTABLE)
+    sfn_error_raisef(L, "ValidationError",
+                     "pagination: expected a table or nil, got %s",
+                     luaL_typename(L, idx));
+  luaL_checkstack(L, 4, "pagination");
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    const char *key =
+        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    if (key != NULL && strcmp(key, "max_items") == 0) {
+      out->max_items = check_count(L, -1, "pagination.max_items", 1,
+                                   (double)SFN_TOKEN_AMOUNT_MAX, "1..2^53");
+    } else if (key != NULL && strcmp(key, "page_size") == 0) {
+      out->page_size = check_count(L, -1, "pagination.page_size", 1,
+                                   PAGE_SIZE_MAX, "1..1000");
+    } else if (key != NULL && strcmp(key, "starting_token") == 0) {
+      size_t len;
+      if (lua_type(L, -1) != LUA_TSTRING)
+        sfn_error_raisef(L, "ValidationError",
+                         "pagination.starting_token: expected a string, got "
+                         "%s", luaL_typename(L, -1));
+      out->starting_token = lua_tolstring(L, -1, &len);
+      out->starting_token_len = len;
+      if (len == 0 || len > SFN_TOKEN_MAX)
+        sfn_error_raisef(L, "ValidationError",
+                         "pagination.starting_token: length must be 1..%d "
+                         "bytes", SFN_TOKEN_MAX);
+    } else {
+      lua_pushvalue(L, -2); /* tostring on a copy keeps lua_next's key */
+      sfn_error_raisef(L, "ValidationError",
+                       "pagination: unknown key '%s' (expected max_items, "
+                       "page_size, starting_token)",
+                       lua_type(L, -1) == LUA_TSTRING ||
+                               lua_type(L, -1) == LUA_TNUMBER
+                           ? lua_tostring(L, -1)
+                           : luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+  }
+}
+
+/* Under lua_pcall: checks (executionArn, nextToken) as request params. */
+static int check_token_params(lua_State *L) {
+  sfn_params ignored;
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, 1);
+  lua_setfield(L, -2, "executionArn");
+  lua_pushvalue(L, 2);
+  lua_setfield(L, -2, "nextToken");
+  sfn_params_check(L, -1, &ignored);
+  return 0;
+}
+
+/* Raises a ValidationError naming starting_token when the nextToken it
+ * decodes to (at tok) could not be sent. */
+static void check_decoded_token(lua_State *L, const sfn_params *params,
+                                int tok) {
+  int status;
+  lua_pushcfunction(L, check_token_params);
+  lua_pushlstring(L, params->execution_arn, params->execution_arn_len);
+  lua_pushvalue(L, tok);
+  status = lua_pcall(L, 2, 0, 0);
+  if (status == LUA_OK) return;
+  if (status == LUA_ERRMEM) lua_error(L);
+  if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, "message");
+  sfn_error_raisef(L, "ValidationError",
+                   "pagination.starting_token: holds an unusable nextToken "
+                   "(%s)", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                          : "unknown error");
+}
+
+/* Checks (params, pagination) and pushes a new sfn.Pager. */
+static sfn_pager *pager_new(lua_State *L, int params_idx, int pag_idx) {
+  sfn_params params;
+  sfn_pagination pag;
+  sfn_pager *p;
+  long long amount = 0;
+  int tok, state;
+  params_idx = lua_absindex(L, params_idx);
+  pag_idx = lua_absindex(L, pag_idx);
+  sfn_params_check(L, params_idx, &params);
+  check_pagination(L, pag_idx, &pag);
+  if (pag.starting_token != NULL && params.next_token != NULL)
+    sfn_error_raisef(L, "ValidationError",
+                     "pagination.starting_token: cannot be combined with "
+                     "params.nextToken");
+  /* the token of the first request */
+  if (pag.starting_token != NULL) {
+    size_t len;
+    const char *s;
+    amount = sfn_token_decode(L, pag.starting_token, pag.starting_token_len,
+                              "pagination.starting_token");
+    tok = lua_gettop(L);
+    s = lua_type(L, tok) == LUA_TSTRING ? lua_tolstring(L, tok, &len) : NULL;
+    if (s != NULL && !is_none_token(s, len))
+      check_decoded_token(L, &params, tok);
+  } else if (params.next_token != NULL) {
+    lua_pushlstring(L, params.next_token, params.next_token_len);
+  } else {
+    lua_pushnil(L);
+  }
+  tok = lua_gettop(L);
+
+  p = lua_newuserdata(L, sizeof *p);
+  memset(p, 0, sizeof *p);
+  p->ref = LUA_NOREF;
+  p->first = 1;
+  p->max_items = pag.max_items;
+  p->start_trunc = amount;
+  luaL_setmetatable(L, SFN_PAGER_MT);
+  lua_createtable(L, 0, 4);
+  state = lua_gettop(L);
+  lua_createtable(L, 0, 2);
+  lua_pushlstring(L, params.execution_arn, params.execution_arn_len);
+  lua_setfield(L, -2, "executionArn");
+  if (pag.page_size > 0) {
+    lua_pushinteger(L, (lua_Integer)pag.page_size);
+    lua_setfield(L, -2, "maxResults");
+  } else if (params.has_max_results) {
+    lua_pushinteger(L, (lua_Integer)params.max_results);
+    lua_setfield(L, -2, "maxResults");
+  }
+  lua_setfield(L, state, "params");
+  lua_pushvalue(L, tok);
+  lua_setfield(L, state, "token");
+  p->ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the state table */
+  lua_remove(L, tok);
+  return p;
+}
+
+/* ---- sfn.Pager methods -------------------------------------------------- */
+
+/** Creates a pager.
+ * @function new_pager
+ * @tparam table params ListMapRuns params (executionArn, maxResults?, nextToken?)
+ * @tparam[opt] table pagination { max_items=, page_size=, starting_token= }
+ * @treturn sfn.Pager
+ * @raise ValidationError */
+static int l_new_pager(lua_State *L) {
+  lua_settop(L, 2);
+  pager_new(L, 1, 2);
+  return 1;
+}
+
+/** The params of the next request, or nil when the iteration is over.
+ * @function next_params
+ * @treturn table|nil { executionArn=, maxResults=?, nextToken=? } */
+static int l_next_params(lua_State *L) {
+  sfn_pager *p = check_pager(L, 1);
+  if (pager_over(p)) lua_pushnil(L);
+  else push_params(L, p);
+  return 1;
+}
+
+/** Takes the decoded page of the last request and applies boto3's rules
+ * (starting truncation, max_items, resume token); edits it in place.
+ * @function accept
+ * @tparam table page { mapRuns=, nextToken=?, ResponseMetadata= }
+ * @treturn table the same page
+ * @raise ValidationError (bad page, pager done), ResponseError (repeated
+ * nextToken) */
+static int l_accept(lua_State *L) {
+  sfn_pager *p = check_pager(L, 1);
+  lua_settop(L, 2);
+  if (p->fetching)
+    sfn_error_raisef(L, "ValidationError", "accept: the pager is done");
+  pager_accept(L, p, 2);
+  return 1;
+}
+
+/** Releases the current page and ends the iteration.
+ * @function close */
+static int l_close(lua_State *L) {
+  sfn_pager *p = check_pager(L, 1);
+  p->done = 1;
+  release_page(L, p);
+  return 0;
+}
+
+static int l_pager_gc(lua_State *L) {
+  sfn_pager *p = lua_touserdata(L, 1);
+  if (p != NULL && p->ref != LUA_NOREF) {
+    luaL_unref(L, LUA_REGISTRYINDEX, p->ref);
+    p->ref = LUA_NOREF;
+  }
+  if (p != NULL) p->done = 1;
+  return 0;
+}
+
+static int l_pager_tostring(lua_State *L) {
+  sfn_pager *p = check_pager(L, 1);
+  lua_pushfstring(L, "sfn.Pager (%s): %p", pager_over(p) ? "done" : "active",
+                  (void *)p);
+  return 1;
+}
+
+/* Methods first (upvalue 1), then the fields resume_token, done, pages,
+ * items. */
+static int l_pager_index(lua_State *L) {
+  sfn_pager *p = check_pager(L, 1);
+  const char *key;
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  key = lua_tostring(L, 2);
+  lua_getfield(L, lua_upvalueindex(1), key);
+  if (!lua_isnil(L, -1)) return 1;
+  if (strcmp(key, "resume_token") == 0) {
+    if (push_state(L, p)) lua_getfield(L, -1, "resume");
+  } else if (strcmp(key, "done") == 0) {
+    lua_pushboolean(L, pager_over(p));
+  } else if (strcmp(key, "pages") == 0) {
+    lua_pushinteger(L, (lua_Integer)p->pages);
+  } else if (strcmp(key, "items") == 0) {
+    lua_pushinteger(L, (lua_Integer)p->items);
+  } else {
+    lua_pushnil(L);
+  }
+  return 1;
+}
+
+/* ---- iterator closures -------------------------------------------------- */
+
+/* Fetches and accepts the next page through the client (upvalue 2); leaves
+ * the page at the top, or returns 0 when closed meanwhile. A raise leaves
+ * p->fetching set: the loop is over. */
+static int fetch_page(lua_State *L, sfn_pager *p) {
+  int base;
+  release_page(L, p); /* one page in memory at a time */
+  lua_pushvalue(L, lua_upvalueindex(2));
+  base = lua_gettop(L);
+  push_params(L, p);
+  p->fetching = 1;
+  sfn_client_fetch(L, base, base + 1);
+  if (p->done) { /* closed by a Lua transport during the fetch */
+    p->fetching = 0;
+    return 0;
+  }
+  pager_accept(L, p, -1);
+  p->fetching = 0;
+  return 1;
+}
+
+/* for page in client:pages(params, pagination) */
+static int l_pages_iter(lua_State *L) {
+  sfn_pager *p = lua_touserdata(L, lua_upvalueindex(1));
+  lua_settop(L, 0);
+  if (pager_over(p) || !fetch_page(L, p)) {
+    lua_pushnil(L);
+    return 1;
+  }
+  return 1;
+}
+
+/* for run in client:items(params, pagination) */
+static int l_items_iter(lua_State *L) {
+  sfn_pager *p = lua_touserdata(L, lua_upvalueindex(1));
+  for (;;) {
+    lua_settop(L, 0);
+    if (!push_state(L, p)) return 1; /* nil */
+    lua_getfield(L, 1, "page");
+    if (p->index > 0 && lua_type(L, 2) == LUA_TTABLE) {
+      lua_getfield(L, 2, "mapRuns");
+      if (lua_type(L, 3) == LUA_TTABLE &&
+          (size_t)p->index <= (size_t)lua_rawlen(L, 3)) {
+        lua_rawgeti(L, 3, p->index++);
+        return 1;
+      }
+    }
+    lua_settop(L, 0);
+    release_page(L, p);
+    if (pager_over(p) || !fetch_page(L, p)) {
+      lua_pushnil(L);
+      return 1;
+    }
+  }
+}
+
+/* Returns iterator, pager, nil (and the pager as closing value on 5.4). */
+static int open_iterator(lua_State *L, lua_CFunction iterator) {
+  int pager;
+  if (luaL_testudata(L, 1, SFN_CLIENT_MT) == NULL)
+    sfn_error_raisef(L, "ValidationError",
+                     "client: expected an sfn.Client, got %s (call methods "
+                     "with ':')", luaL_typename(L, 1));
+  lua_settop(L, 3);
+  pager_new(L, 2, 3);
+  pager = lua_gettop(L);
+  lua_pushvalue(L, pager);
+  lua_pushvalue(L, 1);
+  lua_pushcclosure(L, iterator, 2);
+  lua_pushvalue(L, pager);
+  lua_pushnil(L);
+#if LUA_VERSION_NUM >= 504
+  lua_pushvalue(L, pager);
+  return 4;
+#else
+  return 3;
+#endif
+}
+
+/** Iterates over pages, as boto3's paginator does.
+ * @function pages
+ * @tparam table params
+ * @tparam[opt] table pagination { max_items=, page_size=, starting_token= }
+ * @treturn function iterator
+ * @treturn sfn.Pager its state (resume_token, done, pages, items)
+ * @raise sfn.Error */
+static int l_client_pages(lua_State *L) {
+  return open_iterator(L, l_pages_iter);
+}
+
+/** Iterates over Map Runs across pages, one page held at a time.
+ * @function items
+ * @tparam table params
+ * @tparam[opt] table pagination { max_items=, page_size=, starting_token= }
+ * @treturn function iterator
+ * @treturn sfn.Pager its state
+ * @raise sfn.Error */
+static int l_client_items(lua_State *L) {
+  return open_iterator(L, l_items_iter);
+}
+
+static const luaL_Reg pager_methods[] = {
+    {"next_params", l_next_params},
+    {"accept", l_accept},
+    {"close", l_close},
+    {NULL, NULL}};
+
+static const luaL_Reg pager_meta[] = {
+    {"__gc", l_pager_gc},
+    {"__tostring", l_pager_tostring},
+#if LUA_VERSION_NUM >= 504
+    {"__close", l_close},
+#endif
+    {NULL, NULL}};
+
+static const luaL_Reg client_methods[] = {
+    {"pages", l_client_pages},
+    {"items", l_client_items},
+    {NULL, NULL}};
+
+void sfn_pager_open(lua_State *L) {
+  luaL_newmetatable(L, SFN_PAGER_MT);
+  luaL_setfuncs(L, pager_meta, 0);
+  lua_createtable(L, 0, 3);
+  luaL_setfuncs(L, pager_methods, 0);
+  lua_pushcclosure(L, l_pager_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_new_pager);
+  lua_setfield(L, -2, "new_pager");
+  sfn_token_open(L);
+  luaL_newmetatable(L, SFN_CLIENT_MT); /* made by sfn_client_open already */
+  luaL_setfuncs(L, client_methods, 0);
+  lua_pop(L, 1);
+}

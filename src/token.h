@@ -1,0 +1,41 @@
+/* Resume tokens, byte-compatible with botocore's paginator: TokenEncoder
+ * (base64 of json.dumps) and PageIterator._parse_starting_token (with its
+ * fallback to the deprecated "token___index" form). */
+#ifndef SFN_TOKEN_H
+#define SFN_TOKEN_H
+
+#include <stddef.h>
+
+#include "compat.h"
+
+/* Longest starting token accepted, in bytes. */
+#define SFN_TOKEN_MAX 4096
+
+/* Largest truncation amount kept exactly (2^53, exact in a double); larger
+ * amounts are clamped to it, which drops a whole page just the same. */
+#define SFN_TOKEN_AMOUNT_MAX 9007199254740992LL
+
+/* Whether s is UTF-8 as Python's strict decoder accepts it (no overlongs,
+ * no surrogates, nothing above U+10FFFF; NUL is allowed). */
+int sfn_token_utf8_valid(const char *s, size_t len);
+
+/* Pushes botocore's encoding of {"nextToken": token, "boto_truncate_amount":
+ * amount}: token NULL gives null, amount < 0 leaves the key out. token must
+ * be valid UTF-8 (sfn_token_utf8_valid) and stay reachable during the call.
+ * Raises only on memory errors. */
+void sfn_token_push_encoded(lua_State *L, const char *token, size_t len,
+                            long long amount);
+
+/* Decodes a starting token as botocore does: pushes the service nextToken
+ * (a string) or nil, and returns the truncation amount (0 when absent).
+ * Raises a ValidationError naming field for a token longer than
+ * SFN_TOKEN_MAX, a deprecated token botocore rejects (more than one "___"),
+ * or a negative deprecated amount. */
+long long sfn_token_decode(lua_State *L, const char *s, size_t len,
+                           const char *field);
+
+/* Registers core.encode_token and core.decode_token on the module table at
+ * the top of the stack. */
+void sfn_token_open(lua_State *L);
+
+#endif
