@@ -29,7 +29,7 @@ build = {
       sources = {
         -- every src/*.c (kept in step by the spec "rockspec lists every source")
         "src/client.c", "src/compat.c", "src/core.c", "src/errors.c", "src/http.c",
-        "src/pager.c", "src/process.c", "src/reply.c", "src/request.c",
+        "src/pager.c", "src/process.c", "src/reply.c", "src/request.c", "src/retry.c",
         "src/sigv4.c", "src/stsxml.c", "src/token.c",
       },
       incdirs = {

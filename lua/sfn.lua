@@ -46,8 +46,10 @@ function sfn.new(opts)
     ca_file = cfg.ca_file,
     user_agent = agent,
     sleep = cfg.sleep,
+    log = cfg.log,
+    retry_mode = cfg.retry_mode,
   }
-  self._driver = driver.new(cfg, agent)
+  self._driver = driver.new(cfg, agent, self._core)
   return self
 end
 

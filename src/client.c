@@ -5,9 +5,9 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,10 +15,10 @@
 #include "http.h"
 #include "reply.h"
 #include "request.h"
+#include "retry.h"
 #include "sigv4.h"
 
 #define DEFAULT_MAX_REPLY_BYTES (16 * 1024 * 1024)
-#define MAX_BACKOFF_SECONDS 20.0
 
 typedef struct sfn_client {
   CURL *curl;                   /* created lazily, per process */
@@ -31,6 +31,7 @@ typedef struct sfn_client {
   char region[64];
   char *ca_file;
   char *user_agent;
+  sfn_retry retry;
   int max_attempts;
   int closed;
 } sfn_client;
@@ -158,15 +159,6 @@ static void push_credentials(lua_State *L, int client_idx, int force_refresh) {
   }
 }
 
-/* Full jitter: rand(0,1) * min(2^(attempt-1), 20) seconds. */
-static double backoff_seconds(int attempt) {
-  unsigned int r = 0;
-  double cap = attempt > 6 ? MAX_BACKOFF_SECONDS : (double)(1u << (attempt - 1));
-  if (cap > MAX_BACKOFF_SECONDS) cap = MAX_BACKOFF_SECONDS;
-  if (RAND_bytes((unsigned char *)&r, sizeof r) != 1) r = (unsigned int)rand();
-  return cap * ((double)r / 4294967296.0);
-}
-
 static void block_for(double seconds) {
   struct timespec ts;
   ts.tv_sec = (time_t)seconds;
@@ -189,12 +181,10 @@ static void pause_for(lua_State *L, int client_idx, double seconds) {
   block_for(seconds);
 }
 
-/** The retry delay before attempt+1, in seconds (full jitter).
- * @function backoff
- * @tparam int attempt the attempt that failed (1-based) */
-static int l_backoff(lua_State *L) {
-  lua_Integer attempt = luaL_checkinteger(L, 1);
-  lua_pushnumber(L, backoff_seconds(attempt < 1 ? 1 : attempt > 64 ? 64 : (int)attempt));
+/** Monotonic seconds, for durations.
+ * @function monotonic */
+static int l_monotonic(lua_State *L) {
+  lua_pushnumber(L, sfn_monotonic());
   return 1;
 }
 
@@ -211,19 +201,104 @@ static void set_int_field(lua_State *L, int idx, const char *name, int value) {
   lua_setfield(L, idx, name);
 }
 
-static int error_code_is(lua_State *L, int idx, const char *code) {
-  int is;
-  lua_getfield(L, idx, "code");
-  is = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), code) == 0;
+static const char *const decisions[] = {"give_up", "retry", "retry_now",
+                                        "refresh_credentials"};
+
+static int is_throttling(lua_State *L, int err_idx) {
+  int throttling;
+  lua_getfield(L, err_idx, "code");
+  throttling = sfn_error_code_throttling(lua_tostring(L, -1));
   lua_pop(L, 1);
-  return is;
+  return throttling;
+}
+
+/* Whether the client has a log hook; pushes it when it does. */
+static int push_log_hook(lua_State *L, int client_idx) {
+  lua_getuservalue(L, client_idx);
+  lua_getfield(L, -1, "log");
+  lua_remove(L, -2);
+  if (lua_type(L, -1) == LUA_TFUNCTION) return 1;
+  lua_pop(L, 1);
+  return 0;
+}
+
+static int secret_header(const char *name) {
+  return strcasecmp(name, "Authorization") == 0 ||
+         strcasecmp(name, "X-Amz-Security-Token") == 0;
+}
+
+/* Calls the log hook with one attempt's record: outcome_idx holds the page
+ * or the sfn.Error, headers_idx the request headers (secrets redacted
+ * here). A failing hook does not fail the call. */
+static void log_attempt(lua_State *L, int client_idx, int attempt,
+                        int max_attempts, int outcome_idx, double duration,
+                        const char *decision, double delay, int headers_idx) {
+  int record;
+  outcome_idx = lua_absindex(L, outcome_idx);
+  headers_idx = lua_absindex(L, headers_idx);
+  if (!push_log_hook(L, client_idx)) return;
+  lua_createtable(L, 0, 12);
+  record = lua_gettop(L);
+  lua_pushliteral(L, "ListMapRuns");
+  lua_setfield(L, record, "operation");
+  set_int_field(L, record, "attempt", attempt);
+  set_int_field(L, record, "max_attempts", max_attempts);
+  lua_pushnumber(L, duration);
+  lua_setfield(L, record, "duration");
+  lua_pushstring(L, decision);
+  lua_setfield(L, record, "decision");
+  if (delay > 0) {
+    lua_pushnumber(L, delay);
+    lua_setfield(L, record, "delay");
+  }
+  if (sfn_error_is(L, outcome_idx)) {
+    lua_getfield(L, outcome_idx, "code");
+    lua_setfield(L, record, "error_code");
+    lua_getfield(L, outcome_idx, "status");
+    lua_setfield(L, record, "status");
+    lua_getfield(L, outcome_idx, "request_id");
+    lua_setfield(L, record, "request_id");
+  } else if (lua_istable(L, outcome_idx)) {
+    lua_getfield(L, outcome_idx, "ResponseMetadata");
+    lua_getfield(L, -1, "HTTPStatusCode");
+    lua_setfield(L, record, "status");
+    lua_getfield(L, -1, "RequestId");
+    lua_setfield(L, record, "request_id");
+    lua_pop(L, 1);
+  }
+  lua_newtable(L);
+  if (lua_istable(L, headers_idx)) {
+    lua_pushnil(L);
+    while (lua_next(L, headers_idx) != 0) {
+      if (lua_type(L, -2) == LUA_TSTRING && secret_header(lua_tostring(L, -2))) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "<redacted>");
+      }
+      lua_pushvalue(L, -2);
+      lua_insert(L, -2);
+      lua_rawset(L, -4);
+    }
+  }
+  lua_setfield(L, record, "headers");
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+}
+
+/* The attempt's headers as a Lua table, for the log hook. */
+static void push_headers_table(lua_State *L, const sfn_signed_headers *h) {
+  size_t i;
+  lua_createtable(L, 0, (int)h->count);
+  for (i = 0; i < h->count; i++) {
+    lua_pushlstring(L, h->list[i].name, h->list[i].name_len);
+    lua_pushlstring(L, h->list[i].value, h->list[i].value_len);
+    lua_rawset(L, -3);
+  }
 }
 
 void sfn_client_fetch(lua_State *L, int client_idx, int params_idx) {
   sfn_client *c;
   sfn_params params;
   char invocation_id[37];
-  int body_idx, attempt, retryable, force_refresh = 0, refreshed = 0;
+  int body_idx, attempt, refreshed = 0, force_refresh = 0;
   client_idx = lua_absindex(L, client_idx);
   params_idx = lua_absindex(L, params_idx);
   c = check_client(L, client_idx);
@@ -235,38 +310,54 @@ void sfn_client_fetch(lua_State *L, int client_idx, int params_idx) {
     sfn_credentials credentials;
     sfn_signed_headers headers;
     sfn_attempt info;
+    sfn_retry_action action;
     size_t body_len;
     const char *body = lua_tolstring(L, body_idx, &body_len);
+    double started, duration, delay = sfn_retry_send_delay(&c->retry);
+    int headers_idx;
     lua_settop(L, body_idx);
+    if (delay > 0) pause_for(L, client_idx, delay);
     push_credentials(L, client_idx, force_refresh);
     sfn_credentials_check(L, -1, &credentials);
     force_refresh = 0;
-    info.now = (long long)time(NULL);
+    info.now = sfn_retry_now(&c->retry);
     info.attempt = attempt;
     info.max_attempts = c->max_attempts;
     info.invocation_id = invocation_id;
     info.user_agent = c->user_agent;
     sfn_request_sign(L, &c->key, &c->endpoint, c->region, &credentials, body,
                      body_len, &info, &headers);
+    if (push_log_hook(L, client_idx)) {
+      lua_pop(L, 1);
+      push_headers_table(L, &headers);
+    } else {
+      lua_pushnil(L);
+    }
+    headers_idx = lua_gettop(L);
+    started = sfn_monotonic();
     if (send_attempt(L, c, &headers, body, body_len)) {
+      duration = sfn_monotonic() - started;
+      sfn_retry_on_reply(&c->retry, 0);
+      sfn_retry_succeeded(&c->retry, attempt);
       lua_getfield(L, -1, "ResponseMetadata");
       set_int_field(L, lua_gettop(L), "RetryAttempts", attempt - 1);
       lua_pop(L, 1);
+      log_attempt(L, client_idx, attempt, c->max_attempts, -1, duration,
+                  "success", 0, headers_idx);
       lua_replace(L, body_idx);
       lua_settop(L, body_idx);
       return;
     }
+    duration = sfn_monotonic() - started;
     set_int_field(L, lua_gettop(L), "attempts", attempt);
-    if (attempt >= c->max_attempts) break;
-    if (!refreshed && error_code_is(L, -1, "ExpiredTokenException")) {
-      refreshed = force_refresh = 1; /* one forced refresh, then try again */
-      continue;
-    }
-    lua_getfield(L, -1, "retryable");
-    retryable = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    if (!retryable) break;
-    pause_for(L, client_idx, backoff_seconds(attempt));
+    sfn_retry_on_reply(&c->retry, is_throttling(L, -1));
+    action = sfn_retry_decide(L, &c->retry, -1, attempt, c->max_attempts,
+                              &refreshed, c->transfer.date, &delay);
+    log_attempt(L, client_idx, attempt, c->max_attempts, -1, duration,
+                decisions[action], delay, headers_idx);
+    if (action == SFN_GIVE_UP) break;
+    if (action == SFN_RETRY_REFRESHED) force_refresh = 1;
+    if (action == SFN_RETRY_AFTER_DELAY) pause_for(L, client_idx, delay);
   }
   sfn_error_throw(L); /* the last attempt's error is on top */
 }
@@ -308,6 +399,15 @@ static double cfg_number(lua_State *L, int idx, const char *name, double def,
   if (!(value >= min && value <= max))
     sfn_error_raisef(L, "ConfigError", "%s: must be in %f..%f", name, min, max);
   return value;
+}
+
+/* Copies an optional function option into the uservalue table. */
+static void cfg_hook(lua_State *L, int cfg_idx, const char *name, int uv_idx) {
+  lua_getfield(L, cfg_idx, name);
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TFUNCTION)
+    sfn_error_raisef(L, "ConfigError", "%s: expected a function, got %s", name,
+                     luaL_typename(L, -1));
+  lua_setfield(L, uv_idx, name);
 }
 
 static char *copy_string(lua_State *L, const char *s) {
@@ -358,12 +458,17 @@ static int l_new_client(lua_State *L) {
                      "credentials: expected a table or a function, got %s",
                      luaL_typename(L, -1));
   lua_setfield(L, 3, "credentials");
-  lua_getfield(L, 1, "sleep");
-  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TFUNCTION)
-    sfn_error_raisef(L, "ConfigError", "sleep: expected a function, got %s",
-                     luaL_typename(L, -1));
-  lua_setfield(L, 3, "sleep");
+  cfg_hook(L, 1, "sleep", 3);
+  cfg_hook(L, 1, "log", 3);
   lua_setuservalue(L, 2);
+  {
+    const char *mode = cfg_string(L, 1, "retry_mode", 0);
+    if (mode != NULL && strcmp(mode, "standard") != 0 &&
+        strcmp(mode, "adaptive") != 0 && strcmp(mode, "legacy") != 0)
+      sfn_error_raisef(L, "ConfigError",
+                       "retry_mode: '%s' is not standard, adaptive or legacy", mode);
+    sfn_retry_init(&c->retry, mode != NULL && strcmp(mode, "adaptive") == 0);
+  }
   return 1;
 }
 
@@ -374,6 +479,10 @@ static int l_client_index(lua_State *L) {
   if (strcmp(key, "endpoint") == 0) lua_pushstring(L, c->endpoint.url);
   else if (strcmp(key, "region") == 0) lua_pushstring(L, c->region);
   else if (strcmp(key, "max_attempts") == 0) lua_pushinteger(L, c->max_attempts);
+  else if (strcmp(key, "retry_quota") == 0) lua_pushinteger(L, c->retry.quota);
+  else if (strcmp(key, "clock_offset") == 0) lua_pushinteger(L, (lua_Integer)c->retry.clock_offset);
+  else if (strcmp(key, "retry_mode") == 0)
+    lua_pushstring(L, c->retry.adaptive ? "adaptive" : "standard");
   else {
     luaL_getmetatable(L, SFN_CLIENT_MT);
     lua_getfield(L, -1, key);
@@ -381,7 +490,75 @@ static int l_client_index(lua_State *L) {
   return 1;
 }
 
+/* The retry policy, for the Lua driver (driver.lua). */
+
+/** Epoch seconds by the server's clock as far as the client knows it.
+ * @function _policy_now */
+static int l_policy_now(lua_State *L) {
+  sfn_client *c = check_client(L, 1);
+  lua_pushnumber(L, (lua_Number)sfn_retry_now(&c->retry));
+  return 1;
+}
+
+/** Seconds to wait before the next send (adaptive mode).
+ * @function _policy_before_send */
+static int l_policy_before_send(lua_State *L) {
+  sfn_client *c = check_client(L, 1);
+  lua_pushnumber(L, sfn_retry_send_delay(&c->retry));
+  return 1;
+}
+
+/** Records an attempt's outcome and decides what comes next.
+ * @function _policy_after
+ * @tparam[opt] table err the attempt's sfn.Error, nil on success
+ * @tparam int attempt
+ * @tparam boolean refreshed whether the call refreshed credentials already
+ * @tparam[opt] string date the reply's Date header
+ * @treturn string decision ("success", "give_up", "retry", "retry_now", "refresh_credentials")
+ * @treturn number delay in seconds
+ * @treturn boolean refreshed */
+static int l_policy_after(lua_State *L) {
+  sfn_client *c = check_client(L, 1);
+  int attempt = (int)luaL_checkinteger(L, 3);
+  int refreshed = lua_toboolean(L, 4);
+  const char *date = luaL_optstring(L, 5, NULL);
+  double delay = 0;
+  sfn_retry_action action;
+  if (lua_isnil(L, 2)) {
+    sfn_retry_on_reply(&c->retry, 0);
+    sfn_retry_succeeded(&c->retry, attempt);
+    lua_pushliteral(L, "success");
+    lua_pushnumber(L, 0);
+    lua_pushboolean(L, refreshed);
+    return 3;
+  }
+  luaL_checktype(L, 2, LUA_TTABLE);
+  sfn_retry_on_reply(&c->retry, is_throttling(L, 2));
+  action = sfn_retry_decide(L, &c->retry, 2, attempt, c->max_attempts,
+                            &refreshed, date, &delay);
+  lua_pushstring(L, decisions[action]);
+  lua_pushnumber(L, delay);
+  lua_pushboolean(L, refreshed);
+  return 3;
+}
+
+/** Sends one attempt's record to the log hook (secrets redacted).
+ * @function _log_attempt
+ * @tparam int attempt @tparam table outcome page or error @tparam number duration
+ * @tparam string decision @tparam number delay @tparam table headers */
+static int l_log_attempt(lua_State *L) {
+  sfn_client *c = check_client(L, 1);
+  log_attempt(L, 1, (int)luaL_checkinteger(L, 2), c->max_attempts, 3,
+              luaL_checknumber(L, 4), luaL_checkstring(L, 5),
+              luaL_optnumber(L, 6, 0), 7);
+  return 0;
+}
+
 static const luaL_Reg client_methods[] = {
+    {"_policy_now", l_policy_now},
+    {"_policy_before_send", l_policy_before_send},
+    {"_policy_after", l_policy_after},
+    {"_log_attempt", l_log_attempt},
     {"list_map_runs", l_client_list_map_runs},
     {"close", l_client_close},
     {"__gc", l_client_gc},
@@ -397,8 +574,8 @@ void sfn_client_open(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, l_new_client);
   lua_setfield(L, -2, "new_client");
-  lua_pushcfunction(L, l_backoff);
-  lua_setfield(L, -2, "backoff");
+  lua_pushcfunction(L, l_monotonic);
+  lua_setfield(L, -2, "monotonic");
   lua_pushcfunction(L, l_sleep);
   lua_setfield(L, -2, "sleep");
   sfn_http_open(L);

@@ -52,26 +52,36 @@ int sfn_error_is(lua_State *L, int idx) {
   return is;
 }
 
-static const char *const retryable_codes[] = {
-    /* throttling */
+static const char *const throttling_codes[] = {
     "Throttling", "ThrottlingException", "ThrottledException",
     "RequestThrottledException", "TooManyRequestsException",
     "ProvisionedThroughputExceededException", "TransactionInProgressException",
     "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
     "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-    "EC2ThrottledException",
-    /* transient */
-    "RequestTimeout", "RequestTimeoutException", "InternalServerError",
-    "ServiceUnavailable", "InternalFailure",
+    "EC2ThrottledException", NULL};
+
+static const char *const transient_codes[] = {
+    "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+    "InternalServerError", "ServiceUnavailable", "InternalFailure",
     /* the library's own transient failures */
     "TransportError", "TimeoutError", NULL};
 
-int sfn_error_code_retryable(const char *code, int status) {
+static int listed(const char *const *list, const char *code) {
   int i;
-  if (code != NULL)
-    for (i = 0; retryable_codes[i] != NULL; i++)
-      if (strcmp(code, retryable_codes[i]) == 0) return 1;
-  return status == 500 || status == 502 || status == 503 || status == 504;
+  if (code == NULL) return 0;
+  for (i = 0; list[i] != NULL; i++)
+    if (strcmp(code, list[i]) == 0) return 1;
+  return 0;
+}
+
+int sfn_error_code_throttling(const char *code) {
+  return listed(throttling_codes, code);
+}
+
+int sfn_error_code_retryable(const char *code, int status) {
+  return sfn_error_code_throttling(code) ||
+         listed(transient_codes, code) || status == 500 || status == 502 ||
+         status == 503 || status == 504;
 }
 
 /* Reads a field as a string for __tostring, or NULL when absent. */

@@ -23,6 +23,9 @@ int sfn_error_throw(lua_State *L);
 /* Whether the value at idx is an sfn.Error. */
 int sfn_error_is(lua_State *L, int idx);
 
+/* Whether a service error code or HTTP status says "slow down". */
+int sfn_error_code_throttling(const char *code);
+
 /* Whether a service error code or HTTP status is worth another attempt. */
 int sfn_error_code_retryable(const char *code, int status);
 

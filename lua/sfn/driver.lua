@@ -26,12 +26,14 @@ end
 
 --- @tparam table cfg resolved configuration (see `sfn.config`)
 -- @tparam string user_agent
-function driver.new(cfg, user_agent)
+-- @param policy the `sfn.Client` userdata: its retry policy (quota, rate
+--   limiter, clock offset) and log hook are shared with the libcurl path
+function driver.new(cfg, user_agent, policy)
   local choice = cfg.transport
   if choice ~= nil and choice ~= "curl" and choice ~= "ngx" and type(choice) ~= "function" then
     errors.raise("ConfigError", 'transport: expected "curl", "ngx" or a function')
   end
-  return setmetatable({ cfg = cfg, choice = choice, user_agent = user_agent }, Driver)
+  return setmetatable({ cfg = cfg, choice = choice, user_agent = user_agent, policy = policy }, Driver)
 end
 
 --- The Lua send function for this call, or nil for the C libcurl path.
@@ -69,7 +71,18 @@ local function transport_error(err)
   return errors.new("TransportError", "transport failed: " .. tostring(err), { retryable = true })
 end
 
--- One attempt: the page, or nil and the sfn.Error.
+local function header(headers, name)
+  if type(headers) ~= "table" then
+    return nil
+  end
+  for k, v in pairs(headers) do
+    if type(k) == "string" and k:lower() == name then
+      return type(v) == "table" and v[1] or v
+    end
+  end
+end
+
+-- One attempt: the page or the sfn.Error, and the reply's Date header.
 local function attempt_once(self, send, request_cfg, params, info)
   local method, url, headers, body = core.build_request(request_cfg, params, info)
   info.invocation_id = headers["amz-sdk-invocation-id"]
@@ -79,46 +92,51 @@ local function attempt_once(self, send, request_cfg, params, info)
     ca_file = self.cfg.ca_file,
   })
   if not ok then
-    return nil, transport_error(status)
+    return transport_error(status), nil, headers
   end
   if status == nil then
-    return nil, transport_error(reply_headers)
+    return transport_error(reply_headers), nil, headers
   end
-  local decoded, page = pcall(core.decode_reply, status, reply_headers, reply_body, reason)
-  if decoded then
-    return page
-  end
-  return nil, page
+  local _, outcome = pcall(core.decode_reply, status, reply_headers, reply_body, reason)
+  return outcome, header(reply_headers, "date"), headers
 end
 
---- One page, with retries (the same policy as the C client).
+--- One page, with retries: the libcurl path's policy, run from Lua.
 function Driver:list_map_runs(send, params)
-  local cfg = self.cfg
-  local max_attempts = cfg.max_attempts
-  local info = { max_attempts = max_attempts }
+  local cfg, policy = self.cfg, self.policy
+  local info = { max_attempts = cfg.max_attempts }
   local request_cfg = { endpoint = cfg.endpoint, region = cfg.region, user_agent = self.user_agent }
   local refreshed, force_refresh = false, false
   local attempt = 0
   while true do
     attempt = attempt + 1
+    local wait = policy:_policy_before_send()
+    if wait > 0 then
+      sleep_for(cfg, wait)
+    end
     request_cfg.credentials = cfg.credentials(force_refresh)
     force_refresh = false
-    info.attempt = attempt
-    local page, err = attempt_once(self, send, request_cfg, params, info)
-    if page then
-      page.ResponseMetadata.RetryAttempts = attempt - 1
-      return page
-    end
-    err.attempts = attempt
-    if attempt >= max_attempts then
-      error(err, 0)
-    end
-    if not refreshed and err.code == "ExpiredTokenException" then
-      refreshed, force_refresh = true, true
-    elseif err.retryable then
-      sleep_for(cfg, core.backoff(attempt))
+    info.attempt, info.time = attempt, policy:_policy_now()
+    local started = core.monotonic()
+    local outcome, date, headers = attempt_once(self, send, request_cfg, params, info)
+    local duration = core.monotonic() - started
+    local failed = core.is_error(outcome)
+    if failed then
+      outcome.attempts = attempt
     else
-      error(err, 0)
+      outcome.ResponseMetadata.RetryAttempts = attempt - 1
+    end
+    local decision, delay
+    decision, delay, refreshed = policy:_policy_after(failed and outcome or nil, attempt, refreshed, date)
+    policy:_log_attempt(attempt, outcome, duration, decision, delay, headers)
+    if decision == "success" then
+      return outcome
+    elseif decision == "give_up" then
+      error(outcome, 0)
+    elseif decision == "refresh_credentials" then
+      force_refresh = true
+    elseif decision == "retry" then
+      sleep_for(cfg, delay)
     end
   end
 end
