@@ -43,7 +43,8 @@ local function default_sleep(seconds)
 end
 
 -- Explicit credentials: a table (validated now) or a function (called on
--- first use, on force_refresh, and when its last result nears expiry).
+-- first use, on force_refresh, and when its last result nears expiry; it
+-- receives `force_refresh` as its argument).
 local function explicit_provider(value)
   if type(value) == "table" then
     local c = util.validate(value, "option 'credentials'", "ConfigError")
@@ -52,8 +53,8 @@ local function explicit_provider(value)
   end
   return {
     name = "explicit",
-    load = function()
-      local ok, res = pcall(value)
+    load = function(_, force_refresh)
+      local ok, res = pcall(value, force_refresh == true)
       if not ok then
         if errors.is_error(res) then error(res, 0) end
         util.fail("the credentials function raised an error")
@@ -94,7 +95,7 @@ function credentials.new(ctx)
 
   local cached, from
   local function log(msg)
-    if ctx.log then pcall(ctx.log, msg) end
+    if ctx.log then pcall(ctx.log, { operation = "ListMapRuns", event = "credentials", message = msg }) end
   end
 
   local function run_chain()
@@ -113,8 +114,8 @@ function credentials.new(ctx)
       .. "'; tried: " .. table.concat(tried, ", "))
   end
 
-  local function refresh(mandatory)
-    local ok, c = pcall(from.load, ctx)
+  local function refresh(mandatory, forced)
+    local ok, c = pcall(from.load, ctx, forced)
     if ok and c ~= nil then
       ok, c = pcall(util.validate, c, from.name)
     end
@@ -137,7 +138,7 @@ function credentials.new(ctx)
     if cached == nil then
       cached, from = run_chain()
     elseif force_refresh then
-      refresh(true)
+      refresh(true, true)
     elseif cached.expiration then
       local remaining = cached.expiration - ctx.now()
       if remaining < credentials.MANDATORY_REFRESH then
