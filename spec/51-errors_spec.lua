@@ -120,6 +120,13 @@ describe("transport faults", function()
     end)
   end
 
+  it("drip -> TimeoutError from the low-speed limit, long before timeout", function()
+    local started = os.time()
+    local err = call_error(client { timeout = 60 }, { executionArn = PREFIX .. "drip" })
+    assert.are.equal("TimeoutError", err.code)
+    assert.is_true(os.time() - started < 15)
+  end)
+
   it("a refused connection is a retryable TransportError", function()
     local c = client { endpoint = "http://127.0.0.1:9" }
     local err = call_error(c, { executionArn = PREFIX .. "runs-3" })

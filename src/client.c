@@ -49,7 +49,7 @@ static sfn_client *check_client(lua_State *L, int idx) {
 static void release(sfn_client *c) {
   if (c->curl != NULL && c->pid == getpid()) curl_easy_cleanup(c->curl);
   c->curl = NULL;
-  curl_slist_free_all(c->headers);
+  sfn_http_free_headers(c->headers);
   c->headers = NULL;
   sfn_transfer_free(&c->transfer);
   sfn_sigv4_cache_clear(&c->key);
@@ -90,7 +90,7 @@ static CURL *client_handle(lua_State *L, sfn_client *c) {
 /* Replaces c->headers with the attempt's lines; 0 when out of memory. */
 static int set_header_lines(sfn_client *c, const sfn_signed_headers *h) {
   size_t i;
-  curl_slist_free_all(c->headers);
+  sfn_http_free_headers(c->headers);
   c->headers = NULL;
   for (i = 0; i <= h->count; i++) {
     /* "Expect:" last: no 100-continue round trip for our small bodies. */

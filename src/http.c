@@ -7,10 +7,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 #include "errors.h"
 
 #define HTTP_REQUEST_MT "sfn.HttpRequest"
 #define HTTP_REQUEST_REPLY_LIMIT (1024 * 1024)
+/* A reply slower than this for this long is abandoned (a drip-feeding peer
+ * would otherwise hold the attempt until `timeout`). */
+#define LOW_SPEED_BYTES_PER_SECOND 256L
+#define LOW_SPEED_SECONDS 5L
 
 static int grow(char **buf, size_t *cap, size_t need) {
   size_t cap2 = *cap ? *cap : 4096;
@@ -105,6 +111,8 @@ CURL *sfn_http_handle_new(sfn_transfer *t, const sfn_http_options *options) {
     curl_easy_setopt(curl, CURLOPT_CAINFO, options->ca_file);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, options->connect_timeout_ms);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, options->timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES_PER_SECOND);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_SECONDS);
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -113,6 +121,13 @@ CURL *sfn_http_handle_new(sfn_transfer *t, const sfn_http_options *options) {
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, t);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, t->error);
   return curl;
+}
+
+void sfn_http_free_headers(struct curl_slist *headers) {
+  struct curl_slist *line;
+  for (line = headers; line != NULL; line = line->next)
+    OPENSSL_cleanse(line->data, strlen(line->data));
+  curl_slist_free_all(headers);
 }
 
 void sfn_transfer_reset(sfn_transfer *t) {
@@ -190,7 +205,7 @@ typedef struct http_request {
 static int http_request_gc(lua_State *L) {
   http_request *r = luaL_checkudata(L, 1, HTTP_REQUEST_MT);
   if (r->curl != NULL) curl_easy_cleanup(r->curl);
-  curl_slist_free_all(r->headers);
+  sfn_http_free_headers(r->headers);
   sfn_transfer_free(&r->transfer);
   r->curl = NULL;
   r->headers = NULL;

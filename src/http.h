@@ -41,6 +41,9 @@ void sfn_transfer_reset(sfn_transfer *t);
 /* Frees the buffers; idempotent. */
 void sfn_transfer_free(sfn_transfer *t);
 
+/* Frees a header list after wiping each line (they may hold tokens). */
+void sfn_http_free_headers(struct curl_slist *headers);
+
 /* Sends one request. body may be NULL for no body. */
 CURLcode sfn_http_perform(CURL *curl, sfn_transfer *t, const char *method,
                           const char *url, struct curl_slist *headers,
