@@ -152,20 +152,21 @@ describe("transport faults", function()
     end)
 
     it("verifies the server against ca_file", function()
-      local page = client({ endpoint = tls.url, ca_file = tls.ca_file }):list_map_runs {
+      local page = client({ endpoint = tls.url, ca_file = tls.ca_file, timeout = 30, connect_timeout = 20 }):list_map_runs {
         executionArn = PREFIX .. "runs-3",
       }
       assert.are.equal(3, #page.mapRuns)
     end)
 
     it("fails verification against the system store, for good", function()
-      local err = call_error(client { endpoint = tls.url }, { executionArn = PREFIX .. "runs-3" })
+      local err = call_error(client { endpoint = tls.url, timeout = 30, connect_timeout = 20 },
+        { executionArn = PREFIX .. "runs-3" })
       assert.are.equal("TransportError", err.code)
       assert.is_false(err.retryable)
     end)
 
     it("refuses to speak TLS to a plain HTTP server", function()
-      local c = client { endpoint = "https://127.0.0.1:" .. server.port }
+      local c = client { endpoint = "https://127.0.0.1:" .. server.port, timeout = 30, connect_timeout = 20 }
       assert.are.equal("TransportError", call_error(c, { executionArn = PREFIX .. "runs-3" }).code)
     end)
   end)
