@@ -102,6 +102,14 @@ function Client:all_map_runs(params, pagination)
   return runs, pager.resume_token
 end
 
+--- The retry policy's state: `{ mode=, quota=, clock_offset= }`.
+-- @treturn table mode ("standard" or "adaptive"), retry tokens left, and the
+--   server's clock minus ours in seconds
+function Client:retry_state()
+  local c = self._core
+  return { mode = c.retry_mode, quota = c.retry_quota, clock_offset = c.clock_offset }
+end
+
 --- Releases the connection now (it is also released when collected).
 function Client:close()
   self._core:close()

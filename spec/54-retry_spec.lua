@@ -53,10 +53,10 @@ for label, transport in pairs(TRANSPORTS) do
       local page = c:list_map_runs { executionArn = PREFIX .. "runs-3" }
       assert.are.equal(1, page.ResponseMetadata.RetryAttempts)
       assert.are.equal(0, slept) -- a clock correction retries without waiting
-      local offset = c._core.clock_offset
+      local offset = c:retry_state().clock_offset
       assert.is_true(math.abs(offset - 900) <= 5, "offset " .. offset)
       assert.are.equal(0, c:list_map_runs({ executionArn = PREFIX .. "runs-3" }).ResponseMetadata.RetryAttempts)
-      assert.are.equal(500, c._core.retry_quota) -- clock corrections cost no quota
+      assert.are.equal(500, c:retry_state().quota) -- clock corrections cost no quota
     end)
 
     it("corrects a clock that is behind, too", function()
@@ -87,11 +87,11 @@ for label, transport in pairs(TRANSPORTS) do
 
     it("spends and refunds the retry quota", function()
       local c = client { max_attempts = 2 }
-      assert.are.equal(500, c._core.retry_quota)
+      assert.are.equal(500, c:retry_state().quota)
       c:list_map_runs { executionArn = PREFIX .. "throttle-1" }
-      assert.are.equal(500, c._core.retry_quota) -- 5 taken, 5 refunded on success
+      assert.are.equal(500, c:retry_state().quota) -- 5 taken, 5 refunded on success
       pcall(c.list_map_runs, c, { executionArn = PREFIX .. "throttle-forever" })
-      assert.are.equal(495, c._core.retry_quota)
+      assert.are.equal(495, c:retry_state().quota)
     end)
 
     it("stops retrying when the quota is used up, and says so", function()
@@ -108,7 +108,7 @@ for label, transport in pairs(TRANSPORTS) do
       assert.is_true(last.retry_quota_exhausted)
       assert.truthy(last.message:find("retry quota", 1, true))
       assert.is_true(last.retryable)
-      assert.is_true(c._core.retry_quota < 5)
+      assert.is_true(c:retry_state().quota < 5)
     end)
 
     it("reports each attempt to the log hook with secrets redacted", function()
@@ -147,7 +147,7 @@ for label, transport in pairs(TRANSPORTS) do
         retry_mode = "adaptive", max_attempts = 2,
         sleep = function(s) waits[#waits + 1] = s end,
       }
-      assert.are.equal("adaptive", c._core.retry_mode)
+      assert.are.equal("adaptive", c:retry_state().mode)
       for _ = 1, 6 do
         pcall(c.list_map_runs, c, { executionArn = PREFIX .. "throttle-forever" })
       end
