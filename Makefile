@@ -126,3 +126,55 @@ install: $(TARGET)
 
 clean:
 	rm -rf build
+
+# --- benchmarks ---
+# make bench                 the whole suite (bench/run.py): a fixed-reply
+#                            nginx on 127.0.0.1, the raw libcurl loop, the Lua
+#                            benches under lua5.4 and luajit, callgrind counts
+#                            and the peers (boto3, aws CLI); prints a table
+# make bench BENCH_QUICK=1   (or make bench-quick) a short run for CI, under a
+#                            minute: checks that every bench still runs, no
+#                            thresholds
+# BENCH_ARGS passes options to bench/run.py (--help lists them).
+BENCH_OUT ?= build/bench
+BENCH_QUICK ?=
+BENCH_ARGS ?=
+BENCH_PYTHON ?= python3
+BENCH_LUA54_INC = $(patsubst -I%,%,$(filter -I%,$(shell $(PKG_CONFIG) --cflags-only-I lua5.4)))
+BENCH_LUAJIT_INC = $(patsubst -I%,%,$(filter -I%,$(shell $(PKG_CONFIG) --cflags-only-I luajit)))
+BENCH_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Wno-unused-parameter
+
+.PHONY: bench bench-quick bench-build
+
+bench-build:
+	$(MAKE) LUA=lua5.4 build
+	$(MAKE) LUA=luajit build
+	$(MAKE) $(BENCH_OUT)/raw_loop $(BENCH_OUT)/sign_loop \
+	  $(BENCH_OUT)/lua5.4/benchclock.so $(BENCH_OUT)/luajit/benchclock.so
+
+$(BENCH_OUT)/raw_loop: bench/raw_loop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lcurl
+
+# Linked against the lua5.4 build's objects: the signer as the client runs it.
+$(BENCH_OUT)/sign_loop: bench/sign_loop.c build/sfn/core.so
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -Wno-deprecated-declarations -Isrc \
+	  $(addprefix -I,$(BENCH_LUA54_INC)) -I$(CJSON_INCDIR) -o $@ $< \
+	  build/obj/sigv4.o build/obj/request.o build/obj/errors.o build/obj/compat.o \
+	  $(shell $(PKG_CONFIG) --libs lua5.4) -lcjson -lcrypto
+
+$(BENCH_OUT)/lua5.4/benchclock.so: bench/clock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared $(addprefix -I,$(BENCH_LUA54_INC)) -o $@ $<
+
+$(BENCH_OUT)/luajit/benchclock.so: bench/clock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared $(addprefix -I,$(BENCH_LUAJIT_INC)) -o $@ $<
+
+bench: bench-build
+	$(BENCH_PYTHON) bench/run.py --out $(BENCH_OUT) $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
+
+bench-quick:
+	$(MAKE) bench BENCH_QUICK=1
+# --- end of benchmarks ---

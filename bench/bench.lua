@@ -1,0 +1,198 @@
+-- The Lua side of the benchmarks; bench/run.py runs it under lua5.4 and
+-- luajit with LUA_PATH/LUA_CPATH pointing at the checkout and its build.
+-- Every mode prints one JSON line per figure on stdout.
+--
+--   bench.lua call URL N [WARMUP]     client:list_map_runs against URL
+--   bench.lua decode FILE ROUNDS N    core.decode_reply vs cjson.decode,
+--                                     alternating, N decodes per round
+--   bench.lua decode-only WHICH FILE N     N decodes with "sfn" or "cjson"
+--   bench.lua sign N                  core.sign (warm key cache) and
+--                                     core.build_request (no key cache)
+--   bench.lua iterate URL PAGESIZE    every Map Run via client:map_runs,
+--                                     then the peak RSS (VmHWM)
+--   bench.lua startup                 require "sfn" + sfn.new{...}, timed
+--                                     from inside a fresh interpreter
+local clock = require "benchclock"
+local now = clock.now
+
+local ARN = "arn:aws:states:us-east-1:123456789012:execution:orders-nightly-reconcile:"
+  .. "run-2024-11-24T02-00-00Z-7d3f9a1c"
+local CREDENTIALS = {
+  access_key_id = "AKIDEXAMPLE",
+  secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+}
+local interp = type(jit) == "table" and "luajit" or _VERSION:gsub("Lua ", "lua")
+
+local function emit(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local out = {}
+  for _, k in ipairs(keys) do
+    local v = t[k]
+    if type(v) == "number" then
+      v = (v == math.floor(v) and math.abs(v) < 2^53) and ("%d"):format(v) or ("%.6g"):format(v)
+    else
+      v = ("%q"):format(tostring(v))
+    end
+    out[#out + 1] = ("%q:%s"):format(k, v)
+  end
+  io.write("{", table.concat(out, ","), "}\n")
+  io.flush()
+end
+
+local function new_client(url)
+  local sfn = require "sfn"
+  return sfn.new {
+    region = "us-east-1",
+    endpoint = url,
+    credentials = CREDENTIALS,
+    transport = "curl",
+  }
+end
+
+local function read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function vm_hwm_kib()
+  for line in io.lines("/proc/self/status") do
+    local kb = line:match("^VmHWM:%s*(%d+)")
+    if kb then return tonumber(kb) end
+  end
+end
+
+local modes = {}
+
+function modes.call(url, n, warmup)
+  n = tonumber(n)
+  warmup = tonumber(warmup) or math.floor(n / 10) + 1
+  local client = new_client(url)
+  local params = { executionArn = ARN, maxResults = 100 }
+  local page
+  for _ = 1, warmup do page = client:list_map_runs(params) end
+  collectgarbage()
+  local t0 = now()
+  for _ = 1, n do page = client:list_map_runs(params) end
+  local t1 = now()
+  assert(#page.mapRuns > 0)
+  emit { bench = "call", interp = interp, n = n, ns_per_call = (t1 - t0) / n,
+         items = #page.mapRuns }
+end
+
+local HEADERS = {
+  ["content-type"] = "application/x-amz-json-1.0",
+  ["x-amzn-requestid"] = "9b1f6a3e-5c2d-4e8f-a1b0-3c4d5e6f7a8b",
+}
+
+local function decoders()
+  local core = require "sfn.core"
+  local cjson = require "cjson"
+  return {
+    sfn = function(body) return core.decode_reply(200, HEADERS, body) end,
+    cjson = function(body) return cjson.decode(body) end,
+  }
+end
+
+-- Alternating rounds: both decoders see the same machine state.
+function modes.decode(file, rounds, n)
+  rounds, n = tonumber(rounds), tonumber(n)
+  local body = read_file(file)
+  local d = decoders()
+  local a, b = d.sfn(body), d.cjson(body)
+  assert(#a.mapRuns == #b.mapRuns and a.mapRuns[#a.mapRuns].mapRunArn == b.mapRuns[#b.mapRuns].mapRunArn)
+  for _ = 1, n do d.sfn(body); d.cjson(body) end -- warm up (and JIT)
+  for r = 1, rounds do
+    local t = {}
+    for _, which in ipairs(r % 2 == 1 and { "sfn", "cjson" } or { "cjson", "sfn" }) do
+      local f = d[which]
+      collectgarbage()
+      local t0 = now()
+      for _ = 1, n do f(body) end
+      t[which] = (now() - t0) / n
+    end
+    emit { bench = "decode", interp = interp, round = r, n = n, items = #a.mapRuns,
+           bytes = #body, sfn_ns = t.sfn, cjson_ns = t.cjson }
+  end
+end
+
+-- For callgrind: exactly n decodes with one decoder.
+modes["decode-only"] = function(which, file, n)
+  n = tonumber(n)
+  local body = read_file(file)
+  local f = decoders()[which]
+  for _ = 1, n do f(body) end
+  emit { bench = "decode-only", which = which, n = n }
+end
+
+function modes.sign(n)
+  n = tonumber(n)
+  local core = require "sfn.core"
+  local t = {
+    method = "POST", path = "/",
+    headers = {
+      { "Host", "127.0.0.1:8080" },
+      { "Content-Type", "application/x-amz-json-1.0" },
+      { "X-Amz-Target", "AWSStepFunctions.ListMapRuns" },
+    },
+    body = '{"executionArn":"' .. ARN .. '","maxResults":100}',
+    access_key_id = CREDENTIALS.access_key_id,
+    secret_access_key = CREDENTIALS.secret_access_key,
+    region = "us-east-1", service = "states",
+    timestamp = "20241124T020000Z",
+  }
+  for _ = 1, 1000 do core.sign(t) end
+  local t0 = now()
+  for _ = 1, n do core.sign(t) end
+  emit { bench = "sign", interp = interp, op = "core.sign", n = n, ns = (now() - t0) / n }
+
+  local cfg = { endpoint = "http://127.0.0.1:8080", region = "us-east-1", credentials = CREDENTIALS }
+  local params = { executionArn = ARN, maxResults = 100 }
+  local opts = { time = 1732413600 }
+  for _ = 1, 1000 do core.build_request(cfg, params, opts) end
+  t0 = now()
+  for _ = 1, n do core.build_request(cfg, params, opts) end
+  emit { bench = "sign", interp = interp, op = "core.build_request", n = n, ns = (now() - t0) / n }
+end
+
+function modes.iterate(url, page_size)
+  page_size = tonumber(page_size)
+  local client = new_client(url)
+  local count, last = 0, nil
+  local t0 = now()
+  for run in client:map_runs({ executionArn = ARN, maxResults = page_size }) do
+    count = count + 1
+    last = run
+  end
+  local t1 = now()
+  assert(last and last.mapRunArn)
+  emit { bench = "iterate", interp = interp, items = count, vm_hwm_kib = vm_hwm_kib(),
+         ns_per_item = (t1 - t0) / count }
+end
+
+function modes.startup()
+  local t0 = now()
+  local sfn = require "sfn"
+  local client = sfn.new {
+    region = "us-east-1",
+    endpoint = "http://127.0.0.1:8080",
+    credentials = CREDENTIALS,
+  }
+  local t1 = now()
+  assert(client.region == "us-east-1")
+  emit { bench = "startup", interp = interp, ns = t1 - t0 }
+end
+
+-- For callgrind and hyperfine: the same without the clock module's output.
+modes["startup-bare"] = function() end
+
+local mode = arg[1]
+if not modes[mode] then
+  io.stderr:write("bench.lua: unknown mode ", tostring(mode), "\n")
+  os.exit(2)
+end
+local unpack = table.unpack or unpack
+modes[mode](unpack(arg, 2))
