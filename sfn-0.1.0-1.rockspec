@@ -41,6 +41,7 @@ build = {
       libraries = { "curl", "cjson", "crypto", "expat" },
     },
     sfn = "lua/sfn.lua",
+    ["sfn.cli"] = "lua/sfn/cli.lua",
     ["sfn.config"] = "lua/sfn/config.lua",
     ["sfn.credentials"] = "lua/sfn/credentials.lua",
     ["sfn.credentials.assume_role"] = "lua/sfn/credentials/assume_role.lua",
