@@ -1,0 +1,615 @@
+--- The OpenResty transport: sends one signed request over `ngx.socket.tcp`
+-- cosockets, so a ListMapRuns call yields to the nginx event loop instead of
+-- blocking the worker. `sfn.driver` picks it in the phases that allow
+-- cosockets (rewrite, access, content, timer, ssl_*); elsewhere the blocking
+-- libcurl transport is used.
+--
+-- When lua-resty-http is installed (`require "resty.http"` works), it does
+-- the HTTP; otherwise a small HTTP/1.1 client here does: Content-Length and
+-- chunked replies, a 16 MiB reply cap, connections kept in the cosocket pool
+-- (`setkeepalive`) when the reply allows it. Redirects are never followed.
+--
+-- TLS: `sslhandshake` with verification on and SNI. Cosockets verify against
+-- nginx's `lua_ssl_trusted_certificate` (and `lua_ssl_verify_depth`), not
+-- against the client's `ca_file`, which only the libcurl transport reads.
+-- Host names need a `resolver` in nginx.conf.
+--
+--     local send = require("sfn.ngx_transport").send
+--     local status, headers, body, reason = send {
+--       method = "POST", url = "https://states.us-east-1.amazonaws.com/",
+--       headers = { ... }, body = "...", connect_timeout = 10, timeout = 60,
+--     }
+--
+-- @module sfn.ngx_transport
+local errors = require "sfn.errors"
+
+local M = { _VERSION = "0.1.0" }
+
+--- Largest reply accepted, body and headers together (bytes).
+M.MAX_REPLY = 16 * 1024 * 1024
+--- Largest status line plus header section accepted (bytes).
+M.MAX_HEADER = 64 * 1024
+--- How long an idle pooled connection is kept (milliseconds).
+M.KEEPALIVE_TIMEOUT = 60000
+--- Connections kept per pool (per scheme, host, port and TLS name).
+M.POOL_SIZE = 32
+
+local ngx = rawget(_G, "ngx")
+local tonumber, tostring, type, pairs = tonumber, tostring, type, pairs
+local concat = table.concat
+local floor = math.floor
+
+local has_resty_http, resty_http = pcall(require, "resty.http")
+if not has_resty_http or type(resty_http) ~= "table" or type(resty_http.new) ~= "function" then
+  resty_http = nil
+end
+--- The lua-resty-http module when installed, else nil (then our own client is used).
+M.resty_http = resty_http
+
+-- Errors -------------------------------------------------------------------
+
+local function transport_error(message, retryable)
+  return errors.new("TransportError", message, { retryable = retryable ~= false })
+end
+
+local function timeout_error(message)
+  return errors.new("TimeoutError", message, { retryable = true })
+end
+
+local function response_error(message)
+  return errors.new("ResponseError", message, { retryable = false })
+end
+
+-- A cosocket error string as an sfn.Error. `what` says which step failed.
+local function socket_error(what, where, err)
+  err = tostring(err)
+  local message = ("ngx: %s %s: %s"):format(what, where, err)
+  if err == "timeout" then
+    return timeout_error("timed out: " .. message)
+  end
+  if err:find("no resolver defined", 1, true) then
+    return transport_error(message .. " (host names need a `resolver` directive in nginx.conf)", false)
+  end
+  -- ngx_lua reports a failed verification as "<X509 code>: <text>"
+  -- ("20: unable to get local issuer certificate"), or names the certificate;
+  -- that will not heal by retrying.
+  if err:match("^%d+: ") or err:find("certificate", 1, true) then
+    return transport_error(message, false)
+  end
+  return transport_error(message, true)
+end
+
+-- URL and request checks ---------------------------------------------------
+
+-- Splits an http(s) URL: scheme, host (brackets removed), port, path?query.
+local function parse_url(url)
+  if type(url) ~= "string" then
+    return nil, "url must be a string"
+  end
+  local scheme, authority, rest = url:match("^(%a[%w+.-]*)://([^/?#]*)(.*)$")
+  if not scheme then
+    return nil, "not an http(s) URL"
+  end
+  scheme = scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then
+    return nil, "unsupported scheme " .. scheme
+  end
+  if authority:find("@", 1, true) then
+    return nil, "user info in the URL is not supported"
+  end
+  local host, port = authority:match("^%[([^%]]+)%]:?(%d*)$")
+  if not host then
+    host, port = authority:match("^([^:]+):?(%d*)$")
+  end
+  if not host or host == "" then
+    return nil, "no host"
+  end
+  port = tonumber(port) or (scheme == "https" and 443 or 80)
+  if port < 1 or port > 65535 then
+    return nil, "bad port"
+  end
+  rest = rest:gsub("#.*$", "")
+  if rest == "" then
+    rest = "/"
+  elseif rest:sub(1, 1) == "?" then
+    rest = "/" .. rest
+  end
+  if rest:find("[%s%c]") then
+    return nil, "spaces or control characters in the path"
+  end
+  return scheme, host, port, rest
+end
+
+local function to_ms(seconds, default)
+  seconds = tonumber(seconds) or default
+  local ms = floor(seconds * 1000 + 0.5)
+  if ms < 1 then
+    ms = 1
+  end
+  return ms
+end
+
+local function now()
+  ngx.update_time()
+  return ngx.now()
+end
+
+-- The connection pool name: one pool per endpoint and TLS setting, so a plain
+-- connection is never handed to an https request, to another SNI name, or to
+-- a client that names another CA. (Pools are per worker and shared by every
+-- location: a connection verified under one location's
+-- lua_ssl_trusted_certificate may serve another location with the same
+-- pool name.)
+local function pool_name(scheme, host, port, ca_file)
+  if scheme ~= "https" then
+    return ("sfn:http:%s:%d"):format(host, port)
+  end
+  return ("sfn:https:%s:%d:verify:%s"):format(host, port, type(ca_file) == "string" and ca_file or "")
+end
+
+-- Header names we write ourselves or that would break framing.
+local RESERVED = { ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true }
+
+-- The request head: request line, the given headers, Content-Length.
+local function request_head(request, path, host, port, scheme)
+  local method = request.method or "POST"
+  if type(method) ~= "string" or not method:match("^%u+$") then
+    return nil, "bad method"
+  end
+  local body = request.body or ""
+  if type(body) ~= "string" then
+    return nil, "body must be a string"
+  end
+  local lines = { method .. " " .. path .. " HTTP/1.1" }
+  local has_host = false
+  for name, value in pairs(request.headers or {}) do
+    if type(name) ~= "string" or not name:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+      return nil, "bad header name " .. tostring(name)
+    end
+    value = tostring(value)
+    if value:find("[\r\n%z]") then
+      return nil, "header " .. name .. " holds a line break"
+    end
+    local lower = name:lower()
+    if lower == "host" then
+      has_host = true
+    end
+    if not RESERVED[lower] then
+      lines[#lines + 1] = name .. ": " .. value
+    end
+  end
+  if not has_host then
+    local default_port = (scheme == "https" and 443 or 80)
+    local h = host:find(":", 1, true) and ("[" .. host .. "]") or host
+    lines[#lines + 1] = "Host: " .. h .. (port == default_port and "" or (":" .. port))
+  end
+  lines[#lines + 1] = "Content-Length: " .. #body
+  lines[#lines + 1] = ""
+  lines[#lines + 1] = body
+  return concat(lines, "\r\n")
+end
+
+-- Our own HTTP/1.1 client ------------------------------------------------------
+
+-- A reply being read: limits shared by the header and body readers.
+local function remaining_ms(deadline)
+  local left = deadline - now()
+  if left <= 0 then
+    return nil
+  end
+  return to_ms(left, 0)
+end
+
+-- Sets the read timeout to what is left of the attempt.
+local function arm(sock, deadline, where)
+  local ms = remaining_ms(deadline)
+  if not ms then
+    return nil, timeout_error("timed out: ngx: reading from " .. where .. ": the attempt's time ran out")
+  end
+  sock:settimeout(ms)
+  return true
+end
+
+local function read_line(sock, deadline, where, what)
+  local ok, err = arm(sock, deadline, where)
+  if not ok then
+    return nil, err
+  end
+  local line, rerr = sock:receive("*l")
+  if not line then
+    return nil, socket_error("reading " .. what .. " from", where, rerr), rerr
+  end
+  return line
+end
+
+local function read_exactly(sock, n, deadline, where, what)
+  local ok, err = arm(sock, deadline, where)
+  if not ok then
+    return nil, err
+  end
+  local data, rerr, partial = sock:receive(n)
+  if not data then
+    if rerr == "closed" then
+      return nil, transport_error(("ngx: connection to %s closed after %d of %d bytes of %s")
+        :format(where, partial and #partial or 0, n, what), true)
+    end
+    return nil, socket_error("reading " .. what .. " from", where, rerr)
+  end
+  return data
+end
+
+-- Reads the status line and headers. Returns status, reason, headers,
+-- version, header bytes; or nil, err, stale (true when nothing at all came back).
+local function read_head(sock, deadline, where)
+  local size = 0
+  while true do
+    local line, err, raw = read_line(sock, deadline, where, "the status line")
+    if not line then
+      local gone = raw == "closed" or (type(raw) == "string" and raw:find("reset", 1, true) ~= nil)
+      return nil, err, gone and size == 0
+    end
+    size = size + #line + 2
+    local version, status, reason = line:match("^HTTP/(%d%.%d) (%d%d%d) ?(.*)$")
+    status = tonumber(status)
+    if not status then
+      return nil, transport_error(("ngx: %s sent no HTTP status line"):format(where), true)
+    end
+    local headers = {}
+    while true do
+      line, err = read_line(sock, deadline, where, "headers")
+      if not line then
+        return nil, err
+      end
+      size = size + #line + 2
+      if size > M.MAX_HEADER then
+        return nil, response_error(("reply headers larger than %d bytes"):format(M.MAX_HEADER))
+      end
+      if line == "" then
+        break
+      end
+      local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
+      if not name then
+        return nil, response_error(("ngx: %s sent a malformed header line"):format(where))
+      end
+      name = name:lower()
+      local old = headers[name]
+      headers[name] = old and (old .. ", " .. value) or value
+    end
+    -- 1xx replies (100 Continue, 103 Early Hints) come before the real one.
+    if status >= 200 or status == 101 then
+      return status, reason, headers, version, size
+    end
+  end
+end
+
+local function read_chunked(sock, deadline, where, budget)
+  local parts, total = {}, 0
+  while true do
+    local line, err = read_line(sock, deadline, where, "a chunk size")
+    if not line then
+      return nil, err
+    end
+    local hex = line:match("^%s*(%x+)%s*;?.*$")
+    if not hex or #hex > 8 then
+      return nil, transport_error(("ngx: %s sent a bad chunk size"):format(where), true)
+    end
+    local n = tonumber(hex, 16)
+    if n == 0 then
+      -- trailers, up to the empty line
+      repeat
+        line, err = read_line(sock, deadline, where, "trailers")
+        if not line then
+          return nil, err
+        end
+      until line == ""
+      return concat(parts)
+    end
+    total = total + n
+    if total > budget then
+      return nil, response_error(("reply larger than %d bytes"):format(M.MAX_REPLY))
+    end
+    local data
+    data, err = read_exactly(sock, n, deadline, where, "a chunk")
+    if not data then
+      return nil, err
+    end
+    parts[#parts + 1] = data
+    line, err = read_line(sock, deadline, where, "a chunk end")
+    if not line then
+      return nil, err
+    end
+    if line ~= "" then
+      return nil, transport_error(("ngx: %s sent a malformed chunk"):format(where), true)
+    end
+  end
+end
+
+-- Body up to the connection's end (no length given): never reusable.
+local function read_to_close(sock, deadline, where, budget)
+  local parts, total = {}, 0
+  while true do
+    local ok, err = arm(sock, deadline, where)
+    if not ok then
+      return nil, err
+    end
+    local data, rerr, partial = sock:receive(8192)
+    data = data or partial
+    if data and #data > 0 then
+      total = total + #data
+      if total > budget then
+        return nil, response_error(("reply larger than %d bytes"):format(M.MAX_REPLY))
+      end
+      parts[#parts + 1] = data
+    end
+    if rerr == "closed" then
+      return concat(parts)
+    elseif rerr then
+      return nil, socket_error("reading the body from", where, rerr)
+    end
+  end
+end
+
+-- One exchange on a connected socket. Returns status, headers, body, reason,
+-- reusable; or nil, err, stale.
+local function exchange(sock, head, deadline, where, method)
+  local sent, err = sock:send(head)
+  if not sent then
+    return nil, socket_error("sending to", where, err), err == "closed" or err == "broken pipe"
+      or (type(err) == "string" and err:find("reset", 1, true) ~= nil)
+  end
+  local status, reason, headers, version, size
+  status, reason, headers, version, size = read_head(sock, deadline, where)
+  if not status then
+    return nil, reason, headers -- err, stale
+  end
+  local connection = (headers["connection"] or ""):lower()
+  local reusable
+  if version == "1.0" then
+    reusable = connection:find("keep-alive", 1, true) ~= nil
+  else
+    reusable = connection:find("close", 1, true) == nil
+  end
+  local budget = M.MAX_REPLY - size
+  local body
+  local te = headers["transfer-encoding"]
+  if method == "HEAD" or status == 204 or status == 304 then
+    body = ""
+  elseif te and te:lower() ~= "identity" then
+    if not te:lower():find("chunked%s*$") then
+      return nil, response_error(("ngx: %s sent an unsupported transfer-encoding %q"):format(where, te))
+    end
+    body, err = read_chunked(sock, deadline, where, budget)
+  elseif headers["content-length"] then
+    local n = headers["content-length"]:match("^%d+$") and tonumber(headers["content-length"])
+    if not n then
+      return nil, response_error(("ngx: %s sent a bad Content-Length"):format(where))
+    end
+    if n > budget then
+      return nil, response_error(("reply larger than %d bytes"):format(M.MAX_REPLY))
+    end
+    if n == 0 then
+      body = ""
+    else
+      body, err = read_exactly(sock, n, deadline, where, "the body")
+    end
+  else
+    reusable = false
+    body, err = read_to_close(sock, deadline, where, budget)
+  end
+  if not body then
+    return nil, err
+  end
+  return status, headers, body, reason, reusable
+end
+
+-- Connects (or takes a pooled connection) and does the TLS handshake.
+local function open(scheme, host, port, request)
+  local sock, err = ngx.socket.tcp()
+  if not sock then
+    return nil, transport_error("ngx: no cosocket: " .. tostring(err), false)
+  end
+  local where = host .. ":" .. port
+  local connect_ms = to_ms(request.connect_timeout, 10)
+  local timeout_ms = to_ms(request.timeout, 60)
+  sock:settimeouts(connect_ms, timeout_ms, timeout_ms)
+  local ok
+  -- "localhost" is loopback (RFC 6761): no resolver needed for it; TLS
+  -- still checks the certificate against the name "localhost".
+  local address = host:lower() == "localhost" and "127.0.0.1" or host
+  if address:find(":", 1, true) then
+    address = "[" .. address .. "]" -- IPv6, as nginx parses it
+  end
+  ok, err = sock:connect(address, port, {
+    pool = pool_name(scheme, host, port, request.ca_file), pool_size = M.POOL_SIZE,
+  })
+  if not ok then
+    return nil, socket_error("connecting to", where, err)
+  end
+  local reused = (sock:getreusedtimes() or 0) > 0
+  if scheme == "https" and not reused then
+    -- verification on; SNI and the host-name check use the URL's host.
+    -- ngx_lua checks DNS names only: an IP address endpoint fails with
+    -- "certificate host mismatch".
+    ok, err = sock:sslhandshake(nil, host, true)
+    if not ok then
+      sock:close()
+      return nil, socket_error("TLS handshake with", where, err)
+    end
+  end
+  return sock, nil, reused
+end
+
+local function send_builtin(request)
+  if not ngx then
+    return nil, "sfn.ngx_transport needs OpenResty (ngx_lua)"
+  end
+  if type(request) ~= "table" then
+    return nil, "request must be a table"
+  end
+  local scheme, host, port, path = parse_url(request.url)
+  if not scheme then
+    return nil, "bad url: " .. host
+  end
+  local head, herr = request_head(request, path, host, port, scheme)
+  if not head then
+    return nil, herr
+  end
+  local where = host .. ":" .. port
+  local deadline = now() + (tonumber(request.timeout) or 60)
+  -- A pooled connection the server has closed in the meantime fails before
+  -- any reply byte: then once more on a fresh connection (ListMapRuns only
+  -- reads, so resending is safe), as libcurl does.
+  for _ = 1, 3 do
+    local sock, err, reused = open(scheme, host, port, request)
+    if not sock then
+      error(err, 0)
+    end
+    -- on failure: nil, err, stale
+    local status, headers, body, reason, reusable = exchange(sock, head, deadline, where, request.method)
+    if status then
+      if reusable then
+        local ok = sock:setkeepalive(M.KEEPALIVE_TIMEOUT, M.POOL_SIZE)
+        if not ok then
+          sock:close()
+        end
+      else
+        sock:close()
+      end
+      return status, headers, body, reason
+    end
+    sock:close()
+    if not (reused and body) then
+      error(headers, 0)
+    end
+  end
+  error(transport_error("ngx: " .. where .. " closed three connections in a row before replying", true), 0)
+end
+
+-- lua-resty-http -------------------------------------------------------------
+
+local function send_resty_http(request)
+  if not ngx then
+    return nil, "sfn.ngx_transport needs OpenResty (ngx_lua)"
+  end
+  if type(request) ~= "table" then
+    return nil, "request must be a table"
+  end
+  local http = M.resty_http
+  if not http then
+    return nil, "lua-resty-http is not installed"
+  end
+  local scheme, host, port, path = parse_url(request.url)
+  if not scheme then
+    return nil, "bad url: " .. host
+  end
+  local body = request.body or ""
+  if type(body) ~= "string" then
+    return nil, "body must be a string"
+  end
+  local where = host .. ":" .. port
+  local deadline = now() + (tonumber(request.timeout) or 60)
+  local headers = {}
+  for name, value in pairs(request.headers or {}) do
+    if type(name) == "string" and not RESERVED[name:lower()] then
+      headers[name] = value
+    end
+  end
+  headers["Content-Length"] = tostring(#body)
+
+  local httpc = http.new()
+  local timeout_ms = to_ms(request.timeout, 60)
+  httpc:set_timeouts(to_ms(request.connect_timeout, 10), timeout_ms, timeout_ms)
+  local version = tonumber((tostring(http._VERSION or "0")):match("^(%d+%.%d+)")) or 0
+  local address = host:lower() == "localhost" and "127.0.0.1" or host
+  local ok, err
+  if version >= 0.16 then
+    ok, err = httpc:connect {
+      scheme = scheme, host = address, port = port,
+      pool = pool_name(scheme, host, port, request.ca_file), pool_size = M.POOL_SIZE,
+      ssl_verify = true, ssl_server_name = host,
+    }
+  else
+    ok, err = httpc:connect(address, port, {
+      pool = pool_name(scheme, host, port, request.ca_file), pool_size = M.POOL_SIZE,
+    })
+    if ok and scheme == "https" and (httpc.sock:getreusedtimes() or 0) == 0 then
+      ok, err = httpc:ssl_handshake(nil, host, true)
+    end
+  end
+  if not ok then
+    httpc:close()
+    error(socket_error(scheme == "https" and "connecting (TLS) to" or "connecting to", where, err), 0)
+  end
+  local res
+  res, err = httpc:request { method = request.method or "POST", path = path, headers = headers, body = body }
+  if not res then
+    httpc:close()
+    error(socket_error("exchanging with", where, err), 0)
+  end
+  local parts, total = {}, 0
+  local reader = res.body_reader
+  if res.has_body ~= false and reader then
+    while true do
+      local left = deadline - now()
+      if left <= 0 then
+        httpc:close()
+        error(timeout_error("timed out: ngx: reading the body from " .. where), 0)
+      end
+      httpc.sock:settimeout(to_ms(left, 0))
+      local chunk, rerr = reader(65536)
+      if rerr then
+        httpc:close()
+        error(socket_error("reading the body from", where, rerr), 0)
+      end
+      if not chunk then
+        break
+      end
+      total = total + #chunk
+      if total > M.MAX_REPLY then
+        httpc:close()
+        error(response_error(("reply larger than %d bytes"):format(M.MAX_REPLY)), 0)
+      end
+      parts[#parts + 1] = chunk
+    end
+  end
+  -- resty.http pools the connection only when the reply allowed keep-alive.
+  ok = httpc:set_keepalive(M.KEEPALIVE_TIMEOUT, M.POOL_SIZE)
+  if not ok then
+    httpc:close()
+  end
+  local out = {}
+  for name, value in pairs(res.headers or {}) do
+    if type(value) == "table" then
+      value = concat(value, ", ")
+    end
+    out[name:lower()] = value
+  end
+  return res.status, out, concat(parts), res.reason
+end
+
+--- Sends one request over cosockets.
+-- @tparam table request { method=, url=, headers={name=value}, body=,
+--   connect_timeout= seconds, timeout= seconds, ca_file= (names the pool only:
+--   cosockets verify against lua_ssl_trusted_certificate) }
+-- @treturn integer status
+-- @treturn table headers, lower-case names
+-- @treturn string body
+-- @treturn string reason phrase
+-- @raise TransportError (connect, TLS, reset, closed mid-reply), TimeoutError,
+--   ResponseError (reply over `MAX_REPLY`); returns nil, message for a
+--   request it cannot send (bad URL or header)
+function M.send(request)
+  if M.resty_http then
+    return send_resty_http(request)
+  end
+  return send_builtin(request)
+end
+
+--- Our own client, even when lua-resty-http is installed.
+M.send_builtin = send_builtin
+--- lua-resty-http's client; returns nil, message when it is not installed.
+M.send_resty_http = send_resty_http
+-- for tests
+M._parse_url = parse_url
+
+return M
