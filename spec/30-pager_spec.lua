@@ -1046,3 +1046,245 @@ describe("client:pages / client:items", function()
     end)
   end
 end)
+
+-- ---------------------------------------------------------------- live
+
+-- The iterator closures against the stand-in (spec/standin), with boto3's
+-- paginator against the same server as the oracle: same pages, same items,
+-- byte-identical resume tokens (the stand-in's tokens are deterministic
+-- within one server process).
+local BOTO3_ORACLE = [==[
+import os, sys
+import boto3
+from botocore.config import Config
+url, key, secret, prefix = sys.argv[1:5]
+client = boto3.client("stepfunctions", region_name="us-east-1", endpoint_url=url,
+                      aws_access_key_id=key, aws_secret_access_key=secret,
+                      config=Config(retries={"total_max_attempts": 1}))
+out = []
+for line in open(sys.argv[5]):
+    name, max_items, page_size, start = line.split()
+    config = {}
+    if max_items != "-":
+        config["MaxItems"] = int(max_items)
+    if page_size != "-":
+        config["PageSize"] = int(page_size)
+    for _ in range(100):
+        if start != "-":
+            config["StartingToken"] = start
+        pages = client.get_paginator("list_map_runs").paginate(
+            executionArn=prefix + name, PaginationConfig=dict(config))
+        for page in pages:
+            out.append("page " + (",".join(r["mapRunArn"][-12:] for r in page["mapRuns"]) or "-"))
+        out.append("resume " + (pages.resume_token or "-"))
+        if pages.resume_token is None:
+            break
+        start = pages.resume_token
+    out.append("end")
+sys.stdout.write("\n".join(out) + "\n")
+]==]
+
+describe("client:pages / client:items against the stand-in", function()
+  local standin_ok, standin = pcall(require, "standin")
+  local server, why
+
+  setup(function()
+    if not standin_ok then
+      why = "spec/standin.lua is not loadable: " .. tostring(standin)
+      return
+    end
+    local ok, s = pcall(standin.start)
+    if ok then
+      server = s
+    else
+      why = "the stand-in did not start: " .. tostring(s)
+    end
+  end)
+
+  teardown(function()
+    if server then
+      server:stop()
+    end
+  end)
+
+  local function client()
+    if not server then
+      pending(why)
+      error("pending")
+    end
+    return core.new_client(server:client_config { max_attempts = 1 })
+  end
+
+  local function arn(name)
+    return server:arn(name)
+  end
+
+  -- Our side of the boto3 oracle: the same lines from client:pages.
+  local function our_chain(c, name, max_items, page_size, start)
+    local out = {}
+    for _ = 1, 100 do
+      local iterate, state = c:pages({ executionArn = arn(name) },
+        { max_items = max_items, page_size = page_size, starting_token = start })
+      for page in iterate, state do
+        local ids = {}
+        for i, run in ipairs(page.mapRuns) do
+          ids[i] = run.mapRunArn:sub(-12)
+        end
+        out[#out + 1] = "page " .. (#ids > 0 and table.concat(ids, ",") or "-")
+      end
+      out[#out + 1] = "resume " .. (state.resume_token or "-")
+      start = state.resume_token
+      if start == nil then
+        break
+      end
+    end
+    out[#out + 1] = "end"
+    return out
+  end
+
+  it("page, stop and resume exactly as boto3's paginator", function()
+    local c = client()
+    if botocore_status() then
+      pending(botocore_status())
+      return
+    end
+    local handle = io.popen([[python3 -c 'import boto3' 2>&1]])
+    local missing = handle:read("*a")
+    handle:close()
+    if missing ~= "" then
+      pending("boto3 is not importable by python3: " .. missing)
+      return
+    end
+    local cases = {
+      { "runs-25", nil, 7 }, { "runs-25", 10, 7 }, { "runs-25", 7, 7 }, { "runs-25", 3, nil },
+      { "runs-25", 1, 4 }, { "runs-25", 25, 5 }, { "runs-25", 26, 5 }, { "runs-250", 120, nil },
+      { "none", 3, 2 }, { "runs-3", nil, nil }, { "runs-12", 5, 10 },
+    }
+    local commands, ours = {}, {}
+    for i, case in ipairs(cases) do
+      commands[i] = ("%s %s %s -"):format(case[1], case[2] or "-", case[3] or "-")
+      for _, line in ipairs(our_chain(c, case[1], case[2], case[3])) do
+        ours[#ours + 1] = line
+      end
+    end
+    local script, input = os.tmpname(), os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(BOTO3_ORACLE)
+    f:close()
+    f = assert(io.open(input, "w"))
+    f:write(table.concat(commands, "\n"), "\n")
+    f:close()
+    local cred = server.credentials[1]
+    handle = assert(io.popen(table.concat({
+      "env AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
+      "AWS_EC2_METADATA_DISABLED=true NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 python3",
+      script, server.url, cred.access_key_id, "'" .. cred.secret_access_key .. "'",
+      arn(""), input, "2>&1" }, " ")))
+    local text = handle:read("*a")
+    handle:close()
+    os.remove(script)
+    os.remove(input)
+    local lines = {}
+    for line in text:gmatch("([^\n]*)\n") do
+      lines[#lines + 1] = line
+    end
+    assert.are.equal(#ours, #lines, text:sub(1, 3000))
+    for i = 1, #ours do
+      assert.are.equal(lines[i], ours[i], "line " .. i)
+    end
+  end)
+
+  it("walk every item in order with one request per page", function()
+    local c = client()
+    server:reset()
+    local iterate, state = c:items { executionArn = arn("runs-250"), maxResults = 100 }
+    local starts = {}
+    for run in iterate, state do
+      starts[#starts + 1] = run.startDate
+    end
+    assert.are.equal(250, #starts)
+    for i = 2, #starts do
+      assert.is_true(starts[i] > starts[i - 1])
+    end
+    assert.are.equal(3, server:stats().requests)
+    assert.are.equal(3, state.pages)
+    assert.are.equal(250, state.items)
+    assert.is_true(state.done)
+    assert.is_nil(state.resume_token)
+    assert.is_nil(iterate(state))
+  end)
+
+  it("stop at max_items without an extra request and resume after the last item", function()
+    local c = client()
+    local all = {}
+    for run in c:items { executionArn = arn("runs-25") } do
+      all[#all + 1] = run.mapRunArn
+    end
+    server:reset()
+    local got = {}
+    local iterate, state = c:items({ executionArn = arn("runs-25") }, { max_items = 3, page_size = 7 })
+    for run in iterate, state do
+      got[#got + 1] = run.mapRunArn
+    end
+    assert.are.equal(1, server:stats().requests)
+    assert.is_string(state.resume_token)
+    local token = state.resume_token
+    repeat
+      iterate, state = c:items({ executionArn = arn("runs-25") },
+        { max_items = 4, page_size = 7, starting_token = token })
+      for run in iterate, state do
+        got[#got + 1] = run.mapRunArn
+      end
+      token = state.resume_token
+    until token == nil
+    assert.are.same(all, got)
+  end)
+
+  it("yield an empty page but no item for an execution without Map Runs", function()
+    local c = client()
+    local pages = {}
+    for page in c:pages { executionArn = arn("none") } do
+      pages[#pages + 1] = page
+    end
+    assert.are.equal(1, #pages)
+    assert.are.same({}, pages[1].mapRuns)
+    for _ in c:items { executionArn = arn("none") } do
+      error("no item expected")
+    end
+  end)
+
+  it("raise the service's error, then return nil", function()
+    local c = client()
+    for _, case in ipairs {
+      { "pages", "missing", "ExecutionDoesNotExist" },
+      { "items", "missing", "ExecutionDoesNotExist" },
+      { "items", "access-denied", "AccessDeniedException" },
+    } do
+      local iterate, state = c[case[1]](c, { executionArn = arn(case[2]) })
+      local err = raises(iterate, state)
+      assert.are.equal(case[3], err.code)
+      assert.is_true(state.done)
+      assert.is_nil(iterate(state))
+    end
+    -- a starting token that is no token at all goes to the service raw
+    local iterate, state = c:items({ executionArn = arn("runs-3") }, { starting_token = "garbage" })
+    assert.are.equal("InvalidToken", raises(iterate, state).code)
+  end)
+
+  if _VERSION == "Lua 5.4" then
+    it("close the pager when a loop breaks (to-be-closed value)", function()
+      local c = client()
+      local chunk = assert(load [[
+        local c, params = ...
+        local iterate, state, _, closing = c:items(params)
+        for _ in iterate, state, nil, closing do
+          break
+        end
+        return state
+      ]])
+      local state = chunk(c, { executionArn = arn("runs-25") })
+      assert.is_true(state.done)
+      assert.are.equal(1, state.pages)
+    end)
+  end
+end)
