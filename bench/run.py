@@ -72,12 +72,23 @@ def clean_env(extra=None):
     return env
 
 
-def lua_env(interp, out):
+def lua_env(interp, out, proto=False):
+    """The environment for a Lua bench: the checkout's Lua files, its build
+    of sfn.core (or, with proto, the copy built by `make bench-proto` whose
+    reply.c tries bench/proto/fastpage.c first), the bench helpers."""
     _, build, helper = INTERPS[interp]
+    out = os.path.abspath(out)
+    core = f"{out}/proto/{helper}/?.so" if proto else f"{ROOT}/{build}/?.so"
     return clean_env({
         "LUA_PATH": f"{ROOT}/lua/?.lua;{ROOT}/lua/?/init.lua;;",
-        "LUA_CPATH": f"{ROOT}/{build}/?.so;{os.path.abspath(out)}/{helper}/?.so;;",
+        "LUA_CPATH": f"{core};{out}/{helper}/?.so;;",
     })
+
+
+def has_proto(interp, out):
+    helper = INTERPS[interp][2]
+    return (os.path.exists(os.path.join(out, "proto", helper, "sfn", "core.so")) and
+            os.path.exists(os.path.join(out, helper, "fastpage.so")))
 
 
 def run_json(cmd, env, timeout=600, cwd=ROOT):
@@ -242,39 +253,50 @@ class Suite:
         self.interps = [i for i in args.interps.split(",") if i]
 
     def row(self, figure, measured, target, met, kind):
+        if self.q:
+            met = None  # quick mode checks that the benches run, not the numbers
         self.rows.append({"figure": figure, "measured": measured, "target": target,
                           "met": met, "kind": kind})
         log(f"  {figure}: {measured}  (target {target}) {'' if met is None else ('met' if met else 'NOT met')}")
 
     # 1. transport: list_map_runs vs the raw libcurl loop -------------------
+    def variants(self, i):
+        """("", env) for today's build, plus ("proposed", env) for the
+        prototype decoder's build when it is there."""
+        v = [("", lua_env(i, self.out))]
+        if self.proto(i):
+            v.append(("proposed", lua_env(i, self.out, proto=True)))
+        return v
+
+    def proto(self, i):
+        return not self.a.no_proto and has_proto(i, self.out)
+
     def transport(self):
         log("[1] list_map_runs (100-item pages) vs the raw libcurl loop")
         rounds = 1 if self.q else self.a.rounds
         n = 100 if self.q else 2000
         url = self.ng.url("/r100.json")
         raw_cmd = [os.path.join(self.out, "raw_loop"), url, str(n)]
-        per = {"raw": []}
-        ratios = {}
-        for i in self.interps:
-            per[i] = []
-            ratios[i] = []
+        per, ratios = {"raw": []}, {}
         for r in range(rounds):
             raw = run_json(raw_cmd, clean_env())[0]["ns_per_call"]
             per["raw"].append(raw)
             for i in self.interps:
-                ns = run_json([INTERPS[i][0], "bench/bench.lua", "call", url, str(n)],
-                              lua_env(i, self.out))[0]["ns_per_call"]
-                per[i].append(ns)
-                ratios[i].append(ns / raw)
-            log(f"    round {r + 1}: raw {raw / 1e3:.1f} us, " +
-                ", ".join(f"{i} {per[i][-1] / 1e3:.1f} us" for i in self.interps))
+                for tag, env in self.variants(i):
+                    key = f"{i} {tag}".strip()
+                    ns = run_json([INTERPS[i][0], "bench/bench.lua", "call", url, str(n)], env)[0]["ns_per_call"]
+                    per.setdefault(key, []).append(ns)
+                    ratios.setdefault(key, []).append(ns / raw)
+            log(f"    round {r + 1}: " + ", ".join(f"{k} {v[-1] / 1e3:.0f} us" for k, v in per.items()))
         self.data["transport"] = {"per_call_ns": per, "ratios": ratios, "n": n}
         raw = median(per["raw"])
-        for i in self.interps:
-            ratio = median(ratios[i])
-            self.row(f"`client:list_map_runs`, 100-item page, per call vs raw libcurl loop ({i})",
-                     f"{ratio:.2f}× ({median(per[i]) / 1e3:.0f} µs vs {raw / 1e3:.0f} µs)",
-                     "≤ 2.0×", ratio <= 2.0, "wall")
+        for key in ratios:
+            ratio = median(ratios[key])
+            i, _, tag = key.partition(" ")
+            what = ", with the proposed decoder" if tag else ""
+            self.row(f"`client:list_map_runs`, 100-item page, per call vs raw libcurl loop{what} ({i})",
+                     f"{ratio:.2f}× ({median(per[key]) / 1e3:.0f} µs vs {raw / 1e3:.0f} µs)",
+                     "≤ 2.0×", ratio <= 2.0 if not self.q else None, "wall" + (" (proposed)" if tag else ""))
 
     # 2. decode ---------------------------------------------------------------
     def decode(self):
@@ -284,15 +306,25 @@ class Suite:
         body = os.path.join(self.ng.data, "r1000.json")
         self.data["decode"] = {}
         for i in self.interps:
-            res = run_json([INTERPS[i][0], "bench/bench.lua", "decode", body, str(rounds), str(n)],
-                           lua_env(i, self.out))
+            # With the proto build on LUA_CPATH, bench.lua also times
+            # fastpage.decode (the proposed decoder alone) in the same rounds.
+            env = lua_env(i, self.out)
+            res = run_json([INTERPS[i][0], "bench/bench.lua", "decode", body, str(rounds), str(n)]
+                           + ([] if self.proto(i) else ["noproto"]), env)
             sfn = [x["sfn_ns"] for x in res]
             cj = [x["cjson_ns"] for x in res]
             ratio = median([x["sfn_ns"] / x["cjson_ns"] for x in res])
             self.data["decode"][i] = {"sfn_ns": sfn, "cjson_ns": cj, "bytes": res[0]["bytes"]}
             self.row(f"`core.decode_reply` vs lua-cjson `decode`, 1,000-item reply ({i})",
                      f"{ratio:.2f}× ({median(sfn) / 1e3:.0f} µs vs {median(cj) / 1e3:.0f} µs)",
-                     "≤ 0.75×", ratio <= 0.75, "wall")
+                     "≤ 0.75×", ratio <= 0.75 if not self.q else None, "wall")
+            if "proto_ns" in res[0]:
+                pr = [x["proto_ns"] for x in res]
+                ratio = median([x["proto_ns"] / x["cjson_ns"] for x in res])
+                self.data["decode"][i]["proto_ns"] = pr
+                self.row(f"proposed decoder (bench/proto/fastpage.c) vs lua-cjson, 1,000-item reply ({i})",
+                         f"{ratio:.2f}× ({median(pr) / 1e3:.0f} µs vs {median(cj) / 1e3:.0f} µs)",
+                         "≤ 0.75×", ratio <= 0.75 if not self.q else None, "wall (proposed)")
 
     # 3. signing --------------------------------------------------------------
     def sign(self):
@@ -303,6 +335,11 @@ class Suite:
         us = res["authorize"] / 1e3
         self.row("SigV4 signature, warm key cache (C `sfn_sigv4_authorize`, as each call signs)",
                  f"{us:.2f} µs", "≤ 5 µs", us <= 5, "wall")
+        self.row("OpenSSL 3 primitives as the signer calls them vs reused contexts",
+                 f"SHA-256 of 400 B: one-shot `SHA256()` {res['sha256_oneshot'] / 1e3:.2f} µs, reused "
+                 f"`EVP_MD_CTX` {res['sha256_ctx_reuse'] / 1e3:.2f} µs; HMAC-SHA256 of 120 B: one-shot "
+                 f"`HMAC()` {res['hmac_oneshot'] / 1e3:.2f} µs, precomputed ipad/opad contexts "
+                 f"{res['hmac_precomputed'] / 1e3:.2f} µs", "", None, "wall")
         self.data["sign_lua"] = {}
         for i in self.interps:
             lres = {x["op"]: x["ns"] for x in run_json(
@@ -322,16 +359,18 @@ class Suite:
         pages = 10 if self.q else 1000
         self.data["memory"] = {}
         for i in self.interps:
-            env = lua_env(i, self.out)
-            small = run_json([INTERPS[i][0], "bench/bench.lua", "iterate", self.ng.url("/gen/1/1000"), "1000"], env)[0]
-            big = run_json([INTERPS[i][0], "bench/bench.lua", "iterate",
-                            self.ng.url(f"/gen/{pages}/1000"), "1000"], env, timeout=1800)[0]
-            assert small["items"] == 1000 and big["items"] == pages * 1000, (small, big)
-            diff = (big["vm_hwm_kib"] - small["vm_hwm_kib"]) / 1024
-            self.data["memory"][i] = {"small": small, "big": big}
-            self.row(f"peak RSS, {big['items']:,} vs 1,000 Map Runs via `map_runs` ({i})",
-                     f"+{diff:.2f} MiB ({big['vm_hwm_kib'] / 1024:.1f} MiB vs {small['vm_hwm_kib'] / 1024:.1f} MiB)",
-                     "within 2 MiB", diff <= 2.0 if not self.q else None, "rss")
+            for tag, env in self.variants(i):
+                small = run_json([INTERPS[i][0], "bench/bench.lua", "iterate", self.ng.url("/gen/1/1000"), "1000"], env)[0]
+                big = run_json([INTERPS[i][0], "bench/bench.lua", "iterate",
+                                self.ng.url(f"/gen/{pages}/1000"), "1000"], env, timeout=1800)[0]
+                assert small["items"] == 1000 and big["items"] == pages * 1000, (small, big)
+                diff = (big["vm_hwm_kib"] - small["vm_hwm_kib"]) / 1024
+                self.data["memory"][f"{i} {tag}".strip()] = {"small": small, "big": big}
+                what = ", with the proposed decoder" if tag else ""
+                self.row(f"peak RSS, {big['items']:,} vs 1,000 Map Runs via `map_runs`{what} ({i})",
+                         f"+{diff:.2f} MiB ({big['vm_hwm_kib'] / 1024:.1f} MiB vs {small['vm_hwm_kib'] / 1024:.1f} MiB; "
+                         f"{big['ns_per_item'] / 1e3:.1f} µs per Map Run)",
+                         "within 2 MiB", diff <= 2.0 if not self.q else None, "rss" + (" (proposed)" if tag else ""))
 
     # 5. start-up -------------------------------------------------------------
     def startup(self):
@@ -347,17 +386,42 @@ class Suite:
                      f"{ms:.2f} ms", "≤ 2 ms", ms <= 2, "wall")
             hf = shutil.which("hyperfine")
             if hf:
-                j = os.path.join(self.tmp, "hf.json")
-                subprocess.run([hf, "-N", "--warmup", "3", "--runs", "5" if self.q else "60",
-                                "--export-json", j, "--style", "none",
-                                f"{INTERPS[i][0]} -e ''", f"{INTERPS[i][0]} bench/startup.lua"],
-                               env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-                with open(j) as f:
-                    r = json.load(f)["results"]
-                bare, full = r[0]["median"] * 1e3, r[1]["median"] * 1e3
-                self.data["startup"][i]["hyperfine_ms"] = {"bare": bare, "with_sfn": full}
-                self.row(f"start-up, whole process (hyperfine): `{INTERPS[i][0]} bench/startup.lua` minus `{INTERPS[i][0]} -e ''` ({i})",
-                         f"{full - bare:.2f} ms ({full:.2f} ms vs {bare:.2f} ms)", "≤ 2 ms", full - bare <= 2, "wall")
+                self.startup_hyperfine(hf, i, env)
+
+    def startup_hyperfine(self, hf, i, env):
+        """Whole fresh processes, and where the time goes: the bare
+        interpreter, loading the shared libraries sfn.core links (without
+        and with libcurl), luaopen, the Lua modules, sfn.new."""
+        lua = INTERPS[i][0]
+        libdir = "/usr/lib/x86_64-linux-gnu"
+        def loadlib(*libs):
+            return " ".join(f"assert(package.loadlib([[{libdir}/{l}]],[[*]]));" for l in libs)
+        core = os.path.join(ROOT, INTERPS[i][1], "sfn", "core.so")
+        cmds = [
+            ("bare", f"{lua} -e ''"),
+            ("libcrypto+libcjson+libexpat", f"{lua} -e '{loadlib('libcrypto.so.3', 'libcjson.so.1', 'libexpat.so.1')}'"),
+            ("libcurl alone", f"{lua} -e '{loadlib('libcurl.so.4')}'"),
+            ("dlopen core.so", f"{lua} -e 'assert(package.loadlib([[{core}]],[[*]]))'"),
+            ("require sfn.core", f"{lua} -e 'require[[sfn.core]]'"),
+            ("require sfn", f"{lua} -e 'require[[sfn]]'"),
+            ("require sfn + sfn.new", f"{lua} bench/startup.lua"),
+        ]
+        if not all(os.path.exists(f"{libdir}/{l}") for l in
+                   ("libcrypto.so.3", "libcjson.so.1", "libexpat.so.1", "libcurl.so.4")):
+            cmds = [c for c in cmds if "lib" not in c[0] or c[0] == "dlopen core.so"]
+        j = os.path.join(self.tmp, "hf.json")
+        subprocess.run([hf, "-N", "--warmup", "3", "--runs", "5" if self.q else "50",
+                        "--export-json", j, "--style", "none"] + [c for _, c in cmds],
+                       env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        with open(j) as f:
+            r = json.load(f)["results"]
+        ms = {name: x["median"] * 1e3 for (name, _), x in zip(cmds, r)}
+        self.data["startup"][i]["hyperfine_median_ms"] = ms
+        bare, full = ms["bare"], ms["require sfn + sfn.new"]
+        self.row(f"start-up, whole process (hyperfine): `{lua} bench/startup.lua` minus `{lua} -e ''` ({i})",
+                 f"{full - bare:.2f} ms ({full:.2f} ms vs {bare:.2f} ms)", "≤ 2 ms", full - bare <= 2, "wall")
+        detail = "; ".join(f"{name} {v - bare:+.2f}" for name, v in ms.items() if name != "bare")
+        self.row(f"start-up breakdown, ms over the bare interpreter ({i})", detail, "", None, "wall")
 
     # 6. peers ----------------------------------------------------------------
     def boto3(self):
@@ -369,25 +433,28 @@ class Suite:
         rounds = 1 if self.q else 3
         n_b, n_s = (30, 100) if self.q else (400, 2000)
         url = self.ng.url("/r100.json")
-        b, s, ratios, starts = [], {i: [] for i in self.interps}, {i: [] for i in self.interps}, []
+        b, s, ratios, starts = [], {}, {}, []
         info = None
         for _ in range(rounds):
             info = run_json([py, "bench/peer_boto3.py", url, str(n_b)], clean_env())[0]
             b.append(info["ns_per_call"])
             starts.append(info["startup_ns"])
             for i in self.interps:
-                ns = run_json([INTERPS[i][0], "bench/bench.lua", "call", url, str(n_s)],
-                              lua_env(i, self.out))[0]["ns_per_call"]
-                s[i].append(ns)
-                ratios[i].append(info["ns_per_call"] / ns)
+                for tag, env in self.variants(i):
+                    key = f"{i} {tag}".strip()
+                    ns = run_json([INTERPS[i][0], "bench/bench.lua", "call", url, str(n_s)], env)[0]["ns_per_call"]
+                    s.setdefault(key, []).append(ns)
+                    ratios.setdefault(key, []).append(info["ns_per_call"] / ns)
         self.data["boto3"] = {"ns_per_call": b, "startup_ns": starts, "ours_ns": s, "ratios": ratios,
                               "versions": {k: info[k] for k in ("boto3", "botocore", "python")}}
-        for i in self.interps:
-            ratio = median(ratios[i])
-            self.row(f"vs boto3 {info['boto3']} (Python {info['python']}), calls/s net of start-up ({i})",
-                     f"{ratio:.1f}× ({1e9 / median(s[i]):,.0f} vs {1e9 / median(b):,.0f} calls/s; "
+        for key in ratios:
+            ratio = median(ratios[key])
+            i, _, tag = key.partition(" ")
+            what = ", with the proposed decoder" if tag else ""
+            self.row(f"vs boto3 {info['boto3']} (Python {info['python']}), calls/s net of start-up{what} ({i})",
+                     f"{ratio:.1f}× ({1e9 / median(s[key]):,.0f} vs {1e9 / median(b):,.0f} calls/s; "
                      f"boto3 start-up {median(starts) / 1e6:.0f} ms)",
-                     "≥ 10×", ratio >= 10, "wall")
+                     "≥ 10×", ratio >= 10 if not self.q else None, "wall" + (" (proposed)" if tag else ""))
 
     def cli(self):
         log("[6b] one `aws stepfunctions list-map-runs` vs one `sfn-map-runs`")
@@ -451,13 +518,19 @@ class Suite:
             env = lua_env(i, self.out)
             lua = INTERPS[i][0]
             n1, n2 = (1, 2) if q else (2, 12)
+            which = ("sfn", "cjson") + (("proto",) if self.proto(i) else ())
             d = {w: ir_per_op(lambda n, w=w: [lua, "bench/bench.lua", "decode-only", w, body, str(n)],
-                              env, self.tmp, n1, n2) for w in ("sfn", "cjson")}
+                              env, self.tmp, n1, n2) for w in which}
             cg[f"decode_{i}"] = d
             ratio = d["sfn"] / d["cjson"]
             self.row(f"decode, instructions: `core.decode_reply` vs lua-cjson, 1,000 items ({i})",
                      f"{ratio:.2f}× ({d['sfn'] / 1e6:.2f} M vs {d['cjson'] / 1e6:.2f} M Ir)",
                      "≤ 0.75×", ratio <= 0.75 if not q else None, "Ir")
+            if "proto" in d:
+                ratio = d["proto"] / d["cjson"]
+                self.row(f"decode, instructions: proposed decoder vs lua-cjson, 1,000 items ({i})",
+                         f"{ratio:.2f}× ({d['proto'] / 1e6:.2f} M vs {d['cjson'] / 1e6:.2f} M Ir)",
+                         "≤ 0.75×", ratio <= 0.75 if not q else None, "Ir (proposed)")
         if q:
             self.data["callgrind"] = cg
             return
@@ -466,14 +539,15 @@ class Suite:
                         clean_env(), self.tmp, 20, 120)
         cg["raw_loop"] = raw
         for i in self.interps:
-            env = lua_env(i, self.out)
             lua = INTERPS[i][0]
-            call = ir_per_op(lambda n: [lua, "bench/bench.lua", "call", url, str(n), "5"],
-                             env, self.tmp, 20, 120)
-            cg[f"call_{i}"] = call
-            self.row(f"per call, client-side instructions: `list_map_runs` vs raw loop ({i})",
-                     f"{call / raw:.2f}× ({call / 1e3:.0f} k vs {raw / 1e3:.0f} k Ir)",
-                     "≤ 2.0× (the wall target)", call / raw <= 2.0, "Ir")
+            for tag, env in self.variants(i):
+                call = ir_per_op(lambda n: [lua, "bench/bench.lua", "call", url, str(n), "5"],
+                                 env, self.tmp, 20, 120)
+                cg[f"call_{i}_{tag or 'current'}"] = call
+                what = ", with the proposed decoder" if tag else ""
+                self.row(f"per call, client-side instructions: `list_map_runs` vs raw loop{what} ({i})",
+                         f"{call / raw:.2f}× ({call / 1e3:.0f} k vs {raw / 1e3:.0f} k Ir)",
+                         "(≤ 2.0× is the wall target)", None, "Ir" + (" (proposed)" if tag else ""))
         sign = ir_per_op(lambda n: [os.path.join(self.out, "sign_loop"), str(n), "authorize"],
                          clean_env(), self.tmp, 1000, 3000)
         cg["sign_authorize"] = sign
@@ -488,6 +562,23 @@ class Suite:
             self.row(f"start-up, instructions: `{lua} bench/startup.lua` minus `{lua} -e ''` ({i})",
                      f"{(full - bare) / 1e6:.1f} M Ir ({full / 1e6:.1f} M vs {bare / 1e6:.1f} M)", "",
                      None, "Ir")
+        tool = os.path.join(ROOT, "bin", "sfn-map-runs")
+        if os.path.exists(tool):
+            url = self.ng.url("/r100-last.json")
+            for i in self.interps[:1]:
+                lua = INTERPS[i][0]
+                env = lua_env(i, self.out)
+                env.update({"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET})
+                cmd = [lua, tool, ARN, "--region", "us-east-1", "--endpoint", url]
+                full = callgrind_ir(cmd, env, self.tmp)
+                one = callgrind_ir(cmd + ["--max-items", "1"], env, self.tmp)
+                req = callgrind_ir([lua, "-e", "require 'sfn.cli'"], env, self.tmp)
+                bare = callgrind_ir([lua, "-e", ""], env, self.tmp)
+                cg[f"cli_{i}"] = {"100_runs": full, "1_run": one, "require_cli": req, "bare": bare}
+                self.row(f"`sfn-map-runs`, instructions per invocation, 100 runs ({i})",
+                         f"{full / 1e6:.1f} M Ir: loading (`require 'sfn.cli'`) {(req - bare) / 1e6:.1f} M, "
+                         f"printing runs 2..100 {(full - one) / 1e6:.1f} M, the rest (config, first call) "
+                         f"{(one - req) / 1e6:.1f} M", "", None, "Ir")
         self.data["callgrind"] = cg
 
 
@@ -539,6 +630,8 @@ def main():
                     help="python with boto3 for the peer bench")
     ap.add_argument("--aws", default=os.environ.get("BENCH_AWS"), help="the aws CLI to compare with")
     ap.add_argument("--keep", action="store_true", help="keep the temporary nginx prefix")
+    ap.add_argument("--no-proto", action="store_true",
+                    help="leave out the proposed decoder's rows even when `make bench-proto` built it")
     args = ap.parse_args()
     args.out = os.path.abspath(os.path.join(ROOT, args.out))
     os.makedirs(args.out, exist_ok=True)
