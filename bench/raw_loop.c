@@ -4,7 +4,13 @@
  * reused buffer as sfn does. Prints one JSON line:
  *   {"bench":"raw_loop","n":N,"ns_per_call":...,"bytes":reply bytes}
  *
- *   raw_loop URL N [WARMUP]
+ *   raw_loop URL N [WARMUP [sfn]]
+ *
+ * With "sfn" the handle also gets the options src/http.c gives the client's
+ * handle (protocols, TLS verification, timeouts, low-speed limit, TCP
+ * keepalive, a header callback) and the URL, headers and body are set again
+ * before every call, as sfn_http_perform does: the difference to the plain
+ * loop is what those options cost.
  *
  * Exits non-zero when a call fails or answers other than 200. */
 #define _POSIX_C_SOURCE 200809L
@@ -64,10 +70,27 @@ static const char *const header_lines[] = {
     "Expect:",
     NULL};
 
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
+  (void)data;
+  (void)userdata;
+  return size * nmemb;
+}
+
+static struct curl_slist *headers;
+static int sfn_options;
+static const char *url;
+
 static int call(CURL *curl, buf *b) {
   long status = 0;
   CURLcode rc;
   b->len = 0;
+  if (sfn_options) {
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(sizeof body - 1));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL);
+  }
   rc = curl_easy_perform(curl);
   if (rc != CURLE_OK) {
     fprintf(stderr, "raw_loop: %s\n", curl_easy_strerror(rc));
@@ -83,17 +106,18 @@ static int call(CURL *curl, buf *b) {
 
 int main(int argc, char **argv) {
   CURL *curl;
-  struct curl_slist *headers = NULL;
   buf b = {NULL, 0, 0};
   long n, warmup, i;
   double t0, t1;
   int k;
   if (argc < 3) {
-    fprintf(stderr, "usage: raw_loop URL N [WARMUP]\n");
+    fprintf(stderr, "usage: raw_loop URL N [WARMUP [sfn]]\n");
     return 2;
   }
   n = atol(argv[2]);
   warmup = argc > 3 ? atol(argv[3]) : n / 10 + 1;
+  sfn_options = argc > 4 && strcmp(argv[4], "sfn") == 0;
+  url = argv[1];
   if (n < 1) return 2;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   curl = curl_easy_init();
@@ -108,14 +132,28 @@ int main(int argc, char **argv) {
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(sizeof body - 1));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+  if (sfn_options) { /* src/http.c sfn_http_handle_new */
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 256L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 5L);
+    curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+  }
   for (i = 0; i < warmup; i++)
     if (!call(curl, &b)) return 1;
   t0 = now_ns();
   for (i = 0; i < n; i++)
     if (!call(curl, &b)) return 1;
   t1 = now_ns();
-  printf("{\"bench\":\"raw_loop\",\"n\":%ld,\"ns_per_call\":%.0f,\"bytes\":%zu}\n",
-         n, (t1 - t0) / (double)n, b.len);
+  printf("{\"bench\":\"raw_loop\",\"n\":%ld,\"ns_per_call\":%.0f,\"bytes\":%zu,"
+         "\"sfn_options\":%d}\n",
+         n, (t1 - t0) / (double)n, b.len, sfn_options);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   free(b.p);
