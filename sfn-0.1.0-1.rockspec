@@ -17,7 +17,9 @@ dependencies = {
   "lua >= 5.1, < 5.5",
 }
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  -- Debian keeps curl/curl.h under the multiarch include directory, which
+  -- the compiler searches by itself but luarocks' header check does not.
+  CURL = { library = "curl" },
   CJSON = { header = "cjson/cJSON.h", library = "cjson" },
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
   EXPAT = { header = "expat.h", library = "expat" },
