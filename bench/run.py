@@ -354,6 +354,9 @@ class Suite:
             us = lres["core.sign"] / 1e3
             self.row(f"SigV4 via the public `core.sign` (table in, table out; warm key cache) ({i})",
                      f"{us:.2f} µs", "≤ 5 µs", us <= 5, "wall")
+            self.row(f"`core.build_request` (validation, JSON body, headers, signature; this seam "
+                     f"derives the key every time: no cache) ({i})",
+                     f"{lres['core.build_request'] / 1e3:.2f} µs", "", None, "wall")
 
     # 4. memory ---------------------------------------------------------------
     def memory(self):
