@@ -79,6 +79,7 @@ static CURL *client_handle(lua_State *L, sfn_client *c) {
   pid_t pid = getpid();
   if (c->curl != NULL && c->pid != pid) c->curl = NULL;
   if (c->curl == NULL) {
+    sfn_http_global_init(L);
     c->http.ca_file = c->ca_file;
     c->curl = sfn_http_handle_new(&c->transfer, &c->http);
     if (c->curl == NULL) sfn_error_raisef(L, "TransportError", "out of memory");

@@ -343,7 +343,6 @@ static int l_curl_version(lua_State *L) {
 }
 
 void sfn_http_open(lua_State *L) {
-  sfn_http_global_init(L);
   luaL_newmetatable(L, HTTP_REQUEST_MT);
   lua_pushcfunction(L, http_request_gc);
   lua_setfield(L, -2, "__gc");

@@ -52,7 +52,8 @@ CURLcode sfn_http_perform(CURL *curl, sfn_transfer *t, const char *method,
 /* Pushes the sfn.Error (not raised) for a failed transfer. */
 void sfn_http_push_error(lua_State *L, CURLcode rc, const sfn_transfer *t);
 
-/* Calls curl_global_init once per process. */
+/* Calls curl_global_init once per process, before the first handle (not
+ * at require time: it costs OpenSSL's start-up). */
 void sfn_http_global_init(lua_State *L);
 
 /* Registers core.http_request and core.curl_version. */

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "errors.h"
@@ -216,14 +217,21 @@ void sfn_credentials_check(lua_State *L, int idx, sfn_credentials *out) {
       credential_field(L, idx, "session_token", &out->session_token_len, 0);
 }
 
+void sfn_random_bytes(unsigned char *out, size_t n) {
+  if (getrandom(out, n, GRND_NONBLOCK) == (ssize_t)n) return;
+  if (RAND_bytes(out, (int)n) == 1) return;
+  { /* ids and jitter, not secrets: any bits do */
+    unsigned long seed = (unsigned long)time(NULL) ^ (unsigned long)(size_t)out;
+    size_t i;
+    for (i = 0; i < n; i++) out[i] = (unsigned char)(seed >> (i % 8 * 8));
+  }
+}
+
 void sfn_uuid4(char out[37]) {
   static const char hex[] = "0123456789abcdef";
   unsigned char b[16];
   size_t i, j = 0;
-  if (RAND_bytes(b, sizeof b) != 1) { /* an id, not a secret: any bits do */
-    unsigned long seed = (unsigned long)time(NULL) ^ (unsigned long)(size_t)out;
-    for (i = 0; i < sizeof b; i++) b[i] = (unsigned char)(seed >> (i % 8));
-  }
+  sfn_random_bytes(b, sizeof b);
   b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
   b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
   for (i = 0; i < sizeof b; i++) {

@@ -84,6 +84,10 @@ void sfn_request_sign(lua_State *L, sfn_sigv4_cache *cache,
                       const char *body, size_t body_len,
                       const sfn_attempt *attempt, sfn_signed_headers *out);
 
+/* Fills out with random bytes: getrandom(2), else OpenSSL's generator
+ * (whose first use costs a millisecond of seeding). */
+void sfn_random_bytes(unsigned char *out, size_t n);
+
 /* Writes a random (v4) UUID, 36 characters plus NUL. */
 void sfn_uuid4(char out[37]);
 

@@ -6,12 +6,12 @@
 #include "retry.h"
 
 #include <math.h>
-#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "errors.h"
+#include "request.h"
 
 #define RETRY_COST 5
 #define TIMEOUT_RETRY_COST 10
@@ -120,7 +120,7 @@ static double backoff_seconds(int attempt) {
   unsigned int bits = 0;
   double cap = attempt > 6 ? MAX_BACKOFF_SECONDS : (double)(1u << (attempt - 1));
   if (cap > MAX_BACKOFF_SECONDS) cap = MAX_BACKOFF_SECONDS;
-  if (RAND_bytes((unsigned char *)&bits, sizeof bits) != 1) bits = (unsigned int)rand();
+  sfn_random_bytes((unsigned char *)&bits, sizeof bits);
   return cap * ((double)bits / 4294967296.0);
 }
 

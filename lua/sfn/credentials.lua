@@ -1,7 +1,8 @@
 --- The credential provider chain (botocore's order) and the per-client
 -- cache with advisory/mandatory refresh.
 --
--- The seam: `credentials.providers` is a list of provider modules, each
+-- The seam: a chain is a list of provider modules (`ctx.providers`, else
+-- `credentials.default_providers()`), each
 -- `{ name = "env", load = function(ctx) -> creds | nil, why_not }`. A provider
 -- returns nil when its source is not configured, returns a credentials table
 -- when it found some, and raises (CredentialsError/ConfigError) when its
@@ -19,17 +20,28 @@ credentials.ADVISORY_REFRESH = 15 * 60
 --- Seconds before expiry at which a refresh must succeed.
 credentials.MANDATORY_REFRESH = 10 * 60
 
---- The default chain, in botocore's order.
-credentials.providers = {
-  require "sfn.credentials.env",
-  require "sfn.credentials.assume_role",
-  require "sfn.credentials.web_identity",
-  require "sfn.credentials.shared_file",
-  require "sfn.credentials.process",
-  require "sfn.credentials.config_file",
-  require "sfn.credentials.container",
-  (require "sfn.credentials.imds"),
+--- The default chain, in botocore's order: module names, loaded the first
+-- time a client needs the chain (clients with explicit credentials never do).
+credentials.PROVIDER_MODULES = {
+  "sfn.credentials.env",
+  "sfn.credentials.assume_role",
+  "sfn.credentials.web_identity",
+  "sfn.credentials.shared_file",
+  "sfn.credentials.process",
+  "sfn.credentials.config_file",
+  "sfn.credentials.container",
+  "sfn.credentials.imds",
 }
+
+--- The default chain's provider modules.
+-- @treturn table array of `{ name=, load= }`
+function credentials.default_providers()
+  local providers = {}
+  for i, name in ipairs(credentials.PROVIDER_MODULES) do
+    providers[i] = require(name)
+  end
+  return providers
+end
 
 local function default_http(req)
   return require("sfn.core").http_request(req)
@@ -84,14 +96,18 @@ function credentials.new(ctx)
   local chain
   if ctx.explicit ~= nil then
     chain = { explicit_provider(ctx.explicit) }
-  else
-    chain = {}
-    for _, p in ipairs(ctx.providers or credentials.providers) do
-      -- an explicit profile option negates the environment provider
-      if not (ctx.explicit_profile and p.name == "env") then chain[#chain + 1] = p end
-    end
   end
-  ctx.chain = chain
+  -- The default chain is loaded on the first call, not when the client is made.
+  local function providers()
+    if chain == nil then
+      chain = {}
+      for _, p in ipairs(ctx.providers or credentials.default_providers()) do
+        -- an explicit profile option negates the environment provider
+        if not (ctx.explicit_profile and p.name == "env") then chain[#chain + 1] = p end
+      end
+    end
+    return chain
+  end
 
   local cached, from
   local function log(msg)
@@ -100,7 +116,7 @@ function credentials.new(ctx)
 
   local function run_chain()
     local tried = {}
-    for _, p in ipairs(chain) do
+    for _, p in ipairs(providers()) do
       local ok, c, why = pcall(p.load, ctx)
       if not ok then error(wrap_error(c, p.name), 0) end
       if c ~= nil then
