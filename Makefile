@@ -118,9 +118,7 @@ demo: $(TARGET)
 install: $(TARGET)
 	install -d $(DESTDIR)$(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)/sfn
 	install -m 0755 $(TARGET) $(DESTDIR)$(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)/sfn/core.so
-	install -d $(DESTDIR)$(INSTALL_TOP)/share/lua/$(LUA_VERSION_DIR)/sfn
-	install -m 0644 lua/sfn.lua $(DESTDIR)$(INSTALL_TOP)/share/lua/$(LUA_VERSION_DIR)/sfn.lua
-	install -m 0644 lua/sfn/*.lua $(DESTDIR)$(INSTALL_TOP)/share/lua/$(LUA_VERSION_DIR)/sfn/
+	cd lua && find . -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(INSTALL_TOP)/share/lua/$(LUA_VERSION_DIR)/{} \;
 	install -d $(DESTDIR)$(INSTALL_TOP)/bin
 	install -m 0755 bin/sfn-map-runs $(DESTDIR)$(INSTALL_TOP)/bin/sfn-map-runs
 
