@@ -111,6 +111,21 @@ for label, transport in pairs(TRANSPORTS) do
       assert.is_true(c:retry_state().quota < 5)
     end)
 
+    it("sends a ttl by the server's clock once a reply gave its Date", function()
+      local records = {}
+      local c = client { log = function(r) records[#records + 1] = r end, timeout = 30 }
+      c:list_map_runs { executionArn = PREFIX .. "throttle-1" }
+      assert.are.equal("attempt=1; max=3", records[1].headers["amz-sdk-request"])
+      local ttl = records[2].headers["amz-sdk-request"]:match("^ttl=(%d+T%d+Z); attempt=2; max=3$")
+      assert.is_string(ttl)
+      local function seconds(stamp) -- both sides read the same way, so the zone cancels out
+        local y, mo, d, h, mi, sec = stamp:match("^(%d%d%d%d)(%d%d)(%d%d)T(%d%d)(%d%d)(%d%d)Z$")
+        return os.time { year = y, month = mo, day = d, hour = h, min = mi, sec = sec }
+      end
+      local expected = os.date("!%Y%m%dT%H%M%SZ", os.time() + 30)
+      assert.is_true(math.abs(seconds(ttl) - seconds(expected)) <= 5, ttl .. " vs " .. expected)
+    end)
+
     it("reports each attempt to the log hook with secrets redacted", function()
       local records = {}
       local c = client { log = function(r) records[#records + 1] = r end }

@@ -300,6 +300,8 @@ void sfn_client_fetch(lua_State *L, int client_idx, int params_idx) {
   sfn_params params;
   char invocation_id[37];
   int body_idx, attempt, refreshed = 0, force_refresh = 0;
+  long long server_skew = 0; /* server clock minus ours at the last reply */
+  int have_skew = 0;
   client_idx = lua_absindex(L, client_idx);
   params_idx = lua_absindex(L, params_idx);
   c = check_client(L, client_idx);
@@ -324,6 +326,11 @@ void sfn_client_fetch(lua_State *L, int client_idx, int params_idx) {
     info.now = sfn_retry_now(&c->retry);
     info.attempt = attempt;
     info.max_attempts = c->max_attempts;
+    /* As botocore: a retry may live until the read timeout by the server's
+     * clock, once a reply told us that clock. */
+    info.ttl = have_skew ? (long long)time(NULL) + server_skew +
+                               (c->http.timeout_ms + 999) / 1000
+                         : 0;
     info.invocation_id = invocation_id;
     info.user_agent = c->user_agent;
     sfn_request_sign(L, &c->key, &c->endpoint, c->region, &credentials, body,
@@ -350,6 +357,13 @@ void sfn_client_fetch(lua_State *L, int client_idx, int params_idx) {
       return;
     }
     duration = sfn_monotonic() - started;
+    {
+      long long date = sfn_http_date_parse(c->transfer.date);
+      if (date >= 0) {
+        server_skew = date - (long long)time(NULL);
+        have_skew = 1;
+      }
+    }
     set_int_field(L, lua_gettop(L), "attempts", attempt);
     sfn_retry_on_reply(&c->retry, is_throttling(L, -1));
     action = sfn_retry_decide(L, &c->retry, -1, attempt, c->max_attempts,
@@ -579,5 +593,4 @@ void sfn_client_open(lua_State *L) {
   lua_setfield(L, -2, "monotonic");
   lua_pushcfunction(L, l_sleep);
   lua_setfield(L, -2, "sleep");
-  sfn_http_open(L);
 }

@@ -12,8 +12,8 @@
  * sfn.Error of the last attempt. */
 void sfn_client_fetch(lua_State *L, int client_idx, int params_idx);
 
-/* Creates the sfn.Client metatable; registers core.new_client and
- * core.http_request on the module table at the top of the stack. */
+/* Creates the sfn.Client metatable; registers core.new_client,
+ * core.monotonic and core.sleep on the module table at the top of the stack. */
 void sfn_client_open(lua_State *L);
 
 #endif

@@ -2,10 +2,12 @@
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
+#include "http.h"
 #include "pager.h"
 #include "process.h"
 #include "reply.h"
 #include "request.h"
+#include "retry.h"
 #include "sigv4.h"
 #include "stsxml.h"
 #include "version.h"
@@ -22,6 +24,8 @@ SFN_EXPORT int luaopen_sfn_core(lua_State *L) {
   sfn_sigv4_open(L);
   sfn_request_open(L);
   sfn_reply_open(L);
+  sfn_http_open(L);
+  sfn_retry_open(L);
   sfn_client_open(L);
   sfn_pager_open(L);
   sfn_process_open(L);

@@ -280,8 +280,16 @@ void sfn_request_sign(lua_State *L, sfn_sigv4_cache *cache,
   check_header_value(L, "amz-sdk-invocation-id", attempt->invocation_id,
                      strlen(attempt->invocation_id));
   format_amz_date(attempt->now, out->amz_date);
-  snprintf(out->sdk_request, sizeof out->sdk_request, "attempt=%d; max=%d",
-           attempt->attempt, attempt->max_attempts);
+  if (attempt->ttl > 0) {
+    char ttl[17];
+    format_amz_date(attempt->ttl, ttl);
+    snprintf(out->sdk_request, sizeof out->sdk_request,
+             "ttl=%s; attempt=%d; max=%d", ttl, attempt->attempt,
+             attempt->max_attempts);
+  } else {
+    snprintf(out->sdk_request, sizeof out->sdk_request, "attempt=%d; max=%d",
+             attempt->attempt, attempt->max_attempts);
+  }
   out->count = 0;
   /* The first entries are the signed ones. */
   add_header(out, "Host", endpoint->host, strlen(endpoint->host));
@@ -350,7 +358,8 @@ static lua_Number opt_number_field(lua_State *L, int idx, const char *name,
  * @function build_request
  * @tparam table cfg { endpoint=, region=, credentials={...}, user_agent=? }
  * @tparam table params ListMapRuns params
- * @tparam[opt] table opts { attempt=1, max_attempts=1, invocation_id=, time=epoch seconds }
+ * @tparam[opt] table opts { attempt=1, max_attempts=1, invocation_id=,
+ *   time=epoch seconds, ttl=epoch seconds (amz-sdk-request's ttl) }
  * @treturn string method, string url, table headers, string body
  * @raise ValidationError, ConfigError, CredentialsError */
 static int l_build_request(lua_State *L) {
@@ -381,6 +390,7 @@ static int l_build_request(lua_State *L) {
   attempt.attempt = (int)opt_number_field(L, 3, "attempt", 1);
   attempt.max_attempts = (int)opt_number_field(L, 3, "max_attempts", 1);
   attempt.now = (long long)opt_number_field(L, 3, "time", (lua_Number)time(NULL));
+  attempt.ttl = (long long)opt_number_field(L, 3, "ttl", 0);
   sfn_uuid4(invocation_id);
   attempt.invocation_id = opt_string_field(L, 3, "invocation_id", invocation_id);
 

@@ -59,6 +59,8 @@ typedef struct sfn_attempt {
   long long now;             /* epoch seconds, clock offset applied */
   int attempt;               /* 1-based */
   int max_attempts;
+  long long ttl;             /* epoch seconds the attempt may live to, by
+                                the server's clock; 0 when no reply told us */
   const char *invocation_id; /* UUID kept across the attempts of one call */
   const char *user_agent;
 } sfn_attempt;

@@ -67,8 +67,7 @@ long long sfn_retry_now(const sfn_retry *r) {
   return (long long)time(NULL) + r->clock_offset;
 }
 
-/* "Tue, 24 Nov 2026 16:01:12 GMT" -> epoch seconds, or -1. */
-static long long parse_http_date(const char *date) {
+long long sfn_http_date_parse(const char *date) {
   struct tm tm;
   const char *end;
   if (date == NULL || date[0] == '\0') return -1;
@@ -108,7 +107,7 @@ static int is_skew_error(lua_State *L, int idx) {
 /* Records the server's clock when it is more than 4 minutes from ours. */
 static int corrected_clock(lua_State *L, sfn_retry *r, int err_idx,
                            const char *server_date) {
-  long long server = parse_http_date(server_date), skew;
+  long long server = sfn_http_date_parse(server_date), skew;
   if (server < 0 || !is_skew_error(L, err_idx)) return 0;
   skew = server - (long long)time(NULL);
   if (llabs(skew) <= MAX_SKEW_SECONDS || skew == r->clock_offset) return 0;
@@ -211,4 +210,20 @@ void sfn_retry_on_reply(sfn_retry *r, int throttled) {
   }
   if (rate > MAX_RATE_ADJUST_SCALE * measured) rate = MAX_RATE_ADJUST_SCALE * measured;
   bucket_set_max_rate(l, rate, now);
+}
+
+/** An HTTP Date header as epoch seconds.
+ * @function parse_http_date
+ * @tparam string date e.g. "Tue, 24 Nov 2026 16:01:12 GMT"
+ * @treturn number|nil */
+static int l_parse_http_date(lua_State *L) {
+  long long t = sfn_http_date_parse(luaL_checkstring(L, 1));
+  if (t < 0) return 0;
+  lua_pushnumber(L, (lua_Number)t);
+  return 1;
+}
+
+void sfn_retry_open(lua_State *L) {
+  lua_pushcfunction(L, l_parse_http_date);
+  lua_setfield(L, -2, "parse_http_date");
 }

@@ -63,6 +63,12 @@ double sfn_retry_send_delay(sfn_retry *r);
 /* Adaptive mode: feeds a reply (throttled or not) to the rate limiter. */
 void sfn_retry_on_reply(sfn_retry *r, int throttled);
 
+/* An HTTP Date ("Tue, 24 Nov 2026 16:01:12 GMT") as epoch seconds, or -1. */
+long long sfn_http_date_parse(const char *date);
+
+/* Registers core.parse_http_date. */
+void sfn_retry_open(lua_State *L);
+
 /* Monotonic seconds. */
 double sfn_monotonic(void);
 

@@ -107,6 +107,7 @@ function Driver:list_map_runs(send, params)
   local info = { max_attempts = cfg.max_attempts }
   local request_cfg = { endpoint = cfg.endpoint, region = cfg.region, user_agent = self.user_agent }
   local refreshed, force_refresh = false, false
+  local server_skew -- server clock minus ours at the last reply, for the ttl
   local attempt = 0
   while true do
     attempt = attempt + 1
@@ -117,10 +118,15 @@ function Driver:list_map_runs(send, params)
     request_cfg.credentials = cfg.credentials(force_refresh)
     force_refresh = false
     info.attempt, info.time = attempt, policy:_policy_now()
+    info.ttl = server_skew and os.time() + server_skew + math.ceil(cfg.timeout) or nil
     local started = core.monotonic()
     local outcome, date, headers = attempt_once(self, send, request_cfg, params, info)
     local duration = core.monotonic() - started
     local failed = core.is_error(outcome)
+    local server_time = date and core.parse_http_date(date)
+    if server_time then
+      server_skew = server_time - os.time()
+    end
     if failed then
       outcome.attempts = attempt
     else
