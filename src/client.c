@@ -357,6 +357,8 @@ void sfn_client_fetch(lua_State *L, int client_idx, int params_idx) {
       return;
     }
     duration = sfn_monotonic() - started;
+    sfn_error_redact(L, -1, credentials.secret_access_key);
+    sfn_error_redact(L, -1, credentials.session_token);
     {
       long long date = sfn_http_date_parse(c->transfer.date);
       if (date >= 0) {

@@ -128,6 +128,7 @@ function Driver:list_map_runs(send, params)
       server_skew = server_time - os.time()
     end
     if failed then
+      core.redact(outcome, request_cfg.credentials)
       outcome.attempts = attempt
     else
       outcome.ResponseMetadata.RetryAttempts = attempt - 1
