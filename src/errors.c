@@ -118,6 +118,12 @@ static const char *field_string(lua_State *L, int idx, const char *name) {
   return lua_isnil(L, -1) ? NULL : lua_tostring(L, -1);
 }
 
+/* Adds text with line breaks turned into spaces: tostring is one line. */
+static void add_one_line(luaL_Buffer *b, const char *text) {
+  for (; *text != '\0'; text++)
+    luaL_addchar(b, (*text == '\n' || *text == '\r') ? ' ' : *text);
+}
+
 /* "ListMapRuns: ThrottlingException (HTTP 400, request abc): Rate exceeded" */
 static int l_error_tostring(lua_State *L) {
   luaL_Buffer b;
@@ -130,26 +136,24 @@ static int l_error_tostring(lua_State *L) {
   request_id = field_string(L, 1, "request_id");
   message = field_string(L, 1, "message");
   luaL_buffinit(L, &b);
-  luaL_addstring(&b, operation != NULL ? operation : SFN_OPERATION);
+  add_one_line(&b, operation != NULL ? operation : SFN_OPERATION);
   luaL_addstring(&b, ": ");
-  luaL_addstring(&b, code != NULL ? code : "Error");
+  add_one_line(&b, code != NULL ? code : "Error");
   if (status != NULL || request_id != NULL) {
     luaL_addstring(&b, " (");
     if (status != NULL) {
       luaL_addstring(&b, "HTTP ");
-      luaL_addstring(&b, status);
+      add_one_line(&b, status);
     }
     if (request_id != NULL) {
       luaL_addstring(&b, status != NULL ? ", request " : "request ");
-      luaL_addstring(&b, request_id);
+      add_one_line(&b, request_id);
     }
     luaL_addstring(&b, ")");
   }
   if (message != NULL) {
-    const char *p;
     luaL_addstring(&b, ": ");
-    for (p = message; *p != '\0'; p++) /* keep it on one line */
-      luaL_addchar(&b, (*p == '\n' || *p == '\r') ? ' ' : *p);
+    add_one_line(&b, message);
   }
   luaL_pushresult(&b);
   return 1;

@@ -16,6 +16,8 @@
 #define ARN_MAX_CHARS 256
 #define TOKEN_MAX_CHARS 1024
 #define MAX_RESULTS_MAX 1000
+/* 9999-12-31T23:59:59Z: x-amz-date has four digits for the year. */
+#define LAST_SIGNABLE_SECOND 253402300799.0
 
 /* Counts the code points of a strictly valid UTF-8 string (no overlongs, no
  * surrogates, nothing above U+10FFFF, no NUL); -1 when it is not one. */
@@ -254,8 +256,8 @@ static void add_header(sfn_signed_headers *out, const char *name,
 static void format_amz_date(long long now, char out[17]) {
   time_t t = (time_t)now;
   struct tm tm;
-  gmtime_r(&t, &tm);
-  strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
+  if (gmtime_r(&t, &tm) == NULL || strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
+    memcpy(out, "19700101T000000Z", 17); /* unreachable for checked times */
 }
 
 /* Header values we did not make ourselves must not smuggle in lines. */
@@ -342,14 +344,19 @@ static const char *opt_string_field(lua_State *L, int idx, const char *name,
   return value;
 }
 
+/* An optional number field within [min, max] (NaN fails the test). */
 static lua_Number opt_number_field(lua_State *L, int idx, const char *name,
-                                   lua_Number def) {
+                                   lua_Number def, lua_Number min,
+                                   lua_Number max) {
   lua_Number value;
   lua_getfield(L, idx, name);
   if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TNUMBER)
     sfn_error_raisef(L, "ValidationError", "%s: expected a number, got %s",
                      name, luaL_typename(L, -1));
   value = lua_isnil(L, -1) ? def : lua_tonumber(L, -1);
+  if (!(value >= min && value <= max))
+    sfn_error_raisef(L, "ValidationError", "%s: must be in %f..%f", name, min,
+                     max);
   lua_pop(L, 1);
   return value;
 }
@@ -387,10 +394,11 @@ static int l_build_request(lua_State *L) {
   sfn_credentials_check(L, 4, &credentials);
   memset(&attempt, 0, sizeof attempt);
   attempt.user_agent = opt_string_field(L, 1, "user_agent", NULL);
-  attempt.attempt = (int)opt_number_field(L, 3, "attempt", 1);
-  attempt.max_attempts = (int)opt_number_field(L, 3, "max_attempts", 1);
-  attempt.now = (long long)opt_number_field(L, 3, "time", (lua_Number)time(NULL));
-  attempt.ttl = (long long)opt_number_field(L, 3, "ttl", 0);
+  attempt.attempt = (int)opt_number_field(L, 3, "attempt", 1, 1, 100);
+  attempt.max_attempts = (int)opt_number_field(L, 3, "max_attempts", 1, 1, 100);
+  attempt.now = (long long)opt_number_field(L, 3, "time", (lua_Number)time(NULL),
+                                            0, LAST_SIGNABLE_SECOND);
+  attempt.ttl = (long long)opt_number_field(L, 3, "ttl", 0, 0, LAST_SIGNABLE_SECOND);
   sfn_uuid4(invocation_id);
   attempt.invocation_id = opt_string_field(L, 3, "invocation_id", invocation_id);
 
