@@ -20,14 +20,6 @@ M.ENDPOINT_IPV6 = "http://[fd00:ec2::254]"
 M.TOKEN_TTL = "21600"
 M.ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
 
-local function setting(ctx, env_name, key)
-  local v = util.nonempty(ctx.getenv(env_name))
-  if v then return v end
-  local p = ctx.files and ctx.files.profiles[ctx.profile_name]
-  if p and type(p[key]) == "string" then return util.nonempty(p[key]) end
-  return nil
-end
-
 -- A connect failure means nothing is there; a read timeout means something
 -- is (the v2 token may be blocked by a hop limit).
 local function unreachable(err)
@@ -42,18 +34,18 @@ function M.load(ctx)
   if util.to_bool(ctx.getenv("AWS_EC2_METADATA_DISABLED")) then
     return nil, "AWS_EC2_METADATA_DISABLED"
   end
-  local base = setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "ec2_metadata_service_endpoint")
+  local base = util.setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "ec2_metadata_service_endpoint")
   if not base then
-    local mode = setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ec2_metadata_service_endpoint_mode")
+    local mode = util.setting(ctx, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "ec2_metadata_service_endpoint_mode")
     base = (mode and mode:lower() == "ipv6") and M.ENDPOINT_IPV6 or M.ENDPOINT
   end
   base = base:gsub("/+$", "")
-  local timeout = tonumber(setting(ctx, "AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout") or "1")
-  local attempts = tonumber(setting(ctx, "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts") or "1")
+  local timeout = tonumber(util.setting(ctx, "AWS_METADATA_SERVICE_TIMEOUT", "metadata_service_timeout") or "1")
+  local attempts = tonumber(util.setting(ctx, "AWS_METADATA_SERVICE_NUM_ATTEMPTS", "metadata_service_num_attempts") or "1")
   if not timeout or timeout <= 0 then util.fail("AWS_METADATA_SERVICE_TIMEOUT must be a number of seconds > 0") end
   if not attempts or attempts < 1 then util.fail("AWS_METADATA_SERVICE_NUM_ATTEMPTS must be an integer >= 1") end
   attempts = math.floor(attempts)
-  local v1_disabled = util.to_bool(setting(ctx, "AWS_EC2_METADATA_V1_DISABLED", "ec2_metadata_v1_disabled"))
+  local v1_disabled = util.to_bool(util.setting(ctx, "AWS_EC2_METADATA_V1_DISABLED", "ec2_metadata_v1_disabled"))
 
   local function request(method, path, headers)
     return pcall(ctx.http, {

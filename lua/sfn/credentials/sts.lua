@@ -27,17 +27,9 @@ function sts.form(params)
   return table.concat(parts, "&")
 end
 
-local function setting(ctx, env_name, key)
-  local v = util.nonempty(ctx.getenv(env_name))
-  if v then return v end
-  local p = ctx.files and ctx.files.profiles[ctx.profile_name]
-  if p and type(p[key]) == "string" then return util.nonempty(p[key]) end
-  return nil
-end
-
 --- The STS endpoint URL and signing region for a context.
 function sts.endpoint(ctx)
-  local ignore = util.to_bool(setting(ctx, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "ignore_configured_endpoint_urls"))
+  local ignore = util.to_bool(util.setting(ctx, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "ignore_configured_endpoint_urls"))
   if not ignore then
     local url = util.nonempty(ctx.getenv("AWS_ENDPOINT_URL_STS")) or util.nonempty(ctx.getenv("AWS_ENDPOINT_URL"))
     local p = ctx.files and ctx.files.profiles[ctx.profile_name]
@@ -48,7 +40,7 @@ function sts.endpoint(ctx)
     end
     if url then return url, ctx.region or "us-east-1" end
   end
-  local mode = setting(ctx, "AWS_STS_REGIONAL_ENDPOINTS", "sts_regional_endpoints") or "regional"
+  local mode = util.setting(ctx, "AWS_STS_REGIONAL_ENDPOINTS", "sts_regional_endpoints") or "regional"
   mode = mode:lower()
   if mode ~= "regional" and mode ~= "legacy" then
     errors.raise("ConfigError", "AWS_STS_REGIONAL_ENDPOINTS must be \"regional\" or \"legacy\"")

@@ -119,6 +119,16 @@ function util.nonempty(v)
   return nil
 end
 
+--- A setting from the environment, else from the context's profile.
+-- @treturn string|nil
+function util.setting(ctx, env_name, key)
+  local v = util.nonempty(ctx.getenv(env_name))
+  if v then return v end
+  local p = ctx.files and ctx.files.profiles[ctx.profile_name]
+  if p and type(p[key]) == "string" then return util.nonempty(p[key]) end
+  return nil
+end
+
 function util.read_file(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
