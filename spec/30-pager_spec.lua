@@ -490,7 +490,7 @@ describe("core.decode_token", function()
       { { "a___b___3" }, "bad starting token" }, -- botocore: ValueError
       { { "a______" }, "bad starting token" },
       { { "tok___-3" }, "negative" },
-      { { ("A"):rep(4097) }, "longer than 4096" },
+      { { ("A"):rep(16641) }, "longer than 16640" },
       { { 5 }, "token: expected a string" },
       { { nil }, "token: expected a string" },
       { { {} }, "token: expected a string" },
@@ -499,7 +499,15 @@ describe("core.decode_token", function()
       assert.are.equal("ValidationError", err.code)
       assert.matches(case[2], err.message, 1, true)
     end
-    assert.are.equal(("A"):rep(4096), (core.decode_token(("A"):rep(4096))))
+    assert.are.equal(("A"):rep(16640), (core.decode_token(("A"):rep(16640))))
+  end)
+
+  it("takes back every resume token it makes, even for the longest nextTokens", function()
+    for _, token in ipairs { ("\195\169"):rep(520), ("\240\159\152\128"):rep(1024) } do
+      local next_token, amount = core.decode_token(core.encode_token(token, 5))
+      assert.are.equal(token, next_token)
+      assert.are.equal(5, amount)
+    end
   end)
 end)
 

@@ -118,6 +118,16 @@ static void drop_front(lua_State *L, int idx, int n, long long k) {
   }
 }
 
+/* A number from the page's metadata when it lies in [min, max], else 0. */
+static lua_Number metadata_number(lua_State *L, int meta, const char *name,
+                                  lua_Number min, lua_Number max) {
+  lua_Number value = 0;
+  lua_getfield(L, meta, name);
+  if (lua_type(L, -1) == LUA_TNUMBER) value = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return value >= min && value <= max ? value : 0;
+}
+
 /* Raises the ResponseError for a page whose nextToken is the one sent. */
 static void raise_repeated(lua_State *L, int page) {
   const char *request_id = NULL;
@@ -127,10 +137,8 @@ static void raise_repeated(lua_State *L, int page) {
   if (lua_type(L, meta) == LUA_TTABLE) {
     lua_getfield(L, meta, "RequestId");
     if (lua_type(L, -1) == LUA_TSTRING) request_id = lua_tostring(L, -1);
-    lua_getfield(L, meta, "HTTPStatusCode");
-    if (lua_type(L, -1) == LUA_TNUMBER) status = (int)lua_tonumber(L, -1);
-    lua_getfield(L, meta, "RetryAttempts");
-    if (lua_type(L, -1) == LUA_TNUMBER) attempts = (int)lua_tonumber(L, -1) + 1;
+    status = (int)metadata_number(L, meta, "HTTPStatusCode", 100, 599);
+    attempts = (int)metadata_number(L, meta, "RetryAttempts", 0, 1000) + 1;
   }
   sfn_error_push(L, "ResponseError",
                  "the service returned the same nextToken twice", status,

@@ -9,7 +9,9 @@
 #include "compat.h"
 
 /* Longest starting token accepted, in bytes. */
-#define SFN_TOKEN_MAX 4096
+/* Room for the longest resume token we hand out: a 1,024-character nextToken
+ * of astral characters escaped as surrogate pairs, plus the amount. */
+#define SFN_TOKEN_MAX 16640
 
 /* Largest truncation amount kept exactly (2^53, exact in a double); larger
  * amounts are clamped to it, which drops a whole page just the same. */
