@@ -142,7 +142,7 @@ BENCH_LUA54_INC = $(patsubst -I%,%,$(filter -I%,$(shell $(PKG_CONFIG) --cflags-o
 BENCH_LUAJIT_INC = $(patsubst -I%,%,$(filter -I%,$(shell $(PKG_CONFIG) --cflags-only-I luajit)))
 BENCH_CFLAGS = -std=gnu99 -O2 -g -Wall -Wextra -Wno-unused-parameter
 
-.PHONY: bench bench-quick bench-build bench-proto
+.PHONY: bench bench-quick bench-build
 
 bench-build:
 	$(MAKE) LUA=lua5.4 build
@@ -170,32 +170,8 @@ $(BENCH_OUT)/luajit/benchclock.so: bench/clock.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -fPIC -shared $(addprefix -I,$(BENCH_LUAJIT_INC)) -o $@ $<
 
-# The decoder the benchmarks recommend (bench/proto/fastpage.c), measured
-# without touching src/: a Lua module for the decode bench, and a copy of
-# src/ whose reply.c tries it first, built per interpreter with this
-# Makefile's own rules; then checked against today's decoder (the reply specs
-# and a differential check). run.py adds "proposed" rows when they are built.
-BENCH_PROTO = $(BENCH_OUT)/proto
-bench-proto: bench-build
-	$(CC) $(BENCH_CFLAGS) -DFASTPAGE_MODULE -fPIC -shared $(addprefix -I,$(BENCH_LUA54_INC)) \
-	  -o $(BENCH_OUT)/lua5.4/fastpage.so bench/proto/fastpage.c
-	$(CC) $(BENCH_CFLAGS) -DFASTPAGE_MODULE -fPIC -shared $(addprefix -I,$(BENCH_LUAJIT_INC)) \
-	  -o $(BENCH_OUT)/luajit/fastpage.so bench/proto/fastpage.c
-	$(BENCH_PYTHON) bench/proto/patch_reply.py $(BENCH_PROTO)
-	$(MAKE) -C $(BENCH_PROTO) -f $(CURDIR)/Makefile LUA=lua5.4 BUILD=lua5.4 build
-	$(MAKE) -C $(BENCH_PROTO) -f $(CURDIR)/Makefile LUA=luajit BUILD=luajit build
-	$(SPEC_ENV) SFN_CPATH='$(BENCH_PROTO)/lua5.4/?.so' lua5.4 $(BUSTED) spec/20-reply_spec.lua
-	$(SPEC_ENV) SFN_CPATH='$(BENCH_PROTO)/luajit/?.so' luajit $(BUSTED) spec/20-reply_spec.lua
-	@mkdir -p $(BENCH_PROTO)/data && $(BENCH_PYTHON) bench/gen_replies.py $(BENCH_PROTO)/data
-	LUA_PATH='lua/?.lua;;' LUA_CPATH='build/?.so;$(BENCH_OUT)/lua5.4/?.so;;' \
-	  lua5.4 bench/proto/check.lua $(BENCH_PROTO)/data/r100.json $(if $(BENCH_QUICK),2000,20000)
-	LUA_PATH='lua/?.lua;;' LUA_CPATH='build/luajit/?.so;$(BENCH_OUT)/luajit/?.so;;' \
-	  luajit bench/proto/check.lua $(BENCH_PROTO)/data/r100.json $(if $(BENCH_QUICK),2000,20000)
-
-# The full run also builds and checks the proposed decoder and reports it
-# beside today's; the quick run leaves it out.
-bench: bench-build $(if $(BENCH_QUICK),,bench-proto)
-	$(BENCH_PYTHON) bench/run.py --out $(BENCH_OUT) $(if $(BENCH_QUICK),--quick --no-proto) $(BENCH_ARGS)
+bench: bench-build
+	$(BENCH_PYTHON) bench/run.py --out $(BENCH_OUT) $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
 
 bench-quick:
 	$(MAKE) bench BENCH_QUICK=1

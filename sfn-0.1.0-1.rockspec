@@ -30,9 +30,9 @@ build = {
     ["sfn.core"] = {
       sources = {
         -- every src/*.c (kept in step by the spec "rockspec lists every source")
-        "src/client.c", "src/compat.c", "src/core.c", "src/errors.c", "src/http.c",
-        "src/pager.c", "src/process.c", "src/reply.c", "src/request.c", "src/retry.c",
-        "src/sigv4.c", "src/stsxml.c", "src/token.c",
+        "src/client.c", "src/compat.c", "src/core.c", "src/errors.c", "src/fastpage.c",
+        "src/http.c", "src/pager.c", "src/process.c", "src/reply.c", "src/request.c",
+        "src/retry.c", "src/sigv4.c", "src/stsxml.c", "src/token.c",
       },
       incdirs = {
         "$(CURL_INCDIR)", "$(CJSON_INCDIR)/cjson", "$(OPENSSL_INCDIR)", "$(EXPAT_INCDIR)",

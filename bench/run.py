@@ -72,23 +72,15 @@ def clean_env(extra=None):
     return env
 
 
-def lua_env(interp, out, proto=False):
+def lua_env(interp, out):
     """The environment for a Lua bench: the checkout's Lua files, its build
-    of sfn.core (or, with proto, the copy built by `make bench-proto` whose
-    reply.c tries bench/proto/fastpage.c first), the bench helpers."""
+    of sfn.core, the bench helpers."""
     _, build, helper = INTERPS[interp]
     out = os.path.abspath(out)
-    core = f"{out}/proto/{helper}/?.so" if proto else f"{ROOT}/{build}/?.so"
     return clean_env({
         "LUA_PATH": f"{ROOT}/lua/?.lua;{ROOT}/lua/?/init.lua;;",
-        "LUA_CPATH": f"{core};{out}/{helper}/?.so;;",
+        "LUA_CPATH": f"{ROOT}/{build}/?.so;{out}/{helper}/?.so;;",
     })
-
-
-def has_proto(interp, out):
-    helper = INTERPS[interp][2]
-    return (os.path.exists(os.path.join(out, "proto", helper, "sfn", "core.so")) and
-            os.path.exists(os.path.join(out, helper, "fastpage.so")))
 
 
 def run_json(cmd, env, timeout=600, cwd=ROOT):
@@ -260,17 +252,6 @@ class Suite:
         log(f"  {figure}: {measured}  (target {target}) {'' if met is None else ('met' if met else 'NOT met')}")
 
     # 1. transport: list_map_runs vs the raw libcurl loop -------------------
-    def variants(self, i):
-        """("", env) for today's build, plus ("proposed", env) for the
-        prototype decoder's build when it is there."""
-        v = [("", lua_env(i, self.out))]
-        if self.proto(i):
-            v.append(("proposed", lua_env(i, self.out, proto=True)))
-        return v
-
-    def proto(self, i):
-        return not self.a.no_proto and has_proto(i, self.out)
-
     def transport(self):
         log("[1] list_map_runs (100-item pages) vs the raw libcurl loop")
         rounds = 1 if self.q else self.a.rounds
@@ -285,24 +266,21 @@ class Suite:
             per["raw with sfn's curl options"].append(
                 run_json(raw_cmd + [str(n // 10 + 1), "sfn"], clean_env())[0]["ns_per_call"])
             for i in self.interps:
-                for tag, env in self.variants(i):
-                    key = f"{i} {tag}".strip()
-                    ns = run_json([INTERPS[i][0], "bench/bench.lua", "call", url, str(n)], env)[0]["ns_per_call"]
-                    per.setdefault(key, []).append(ns)
-                    ratios.setdefault(key, []).append(ns / raw)
+                ns = run_json([INTERPS[i][0], "bench/bench.lua", "call", url, str(n)],
+                              lua_env(i, self.out))[0]["ns_per_call"]
+                per.setdefault(i, []).append(ns)
+                ratios.setdefault(i, []).append(ns / raw)
             log(f"    round {r + 1}: " + ", ".join(f"{k} {v[-1] / 1e3:.0f} us" for k, v in per.items()))
         self.data["transport"] = {"per_call_ns": per, "ratios": ratios, "n": n}
         raw = median(per["raw"])
         opt = median(per["raw with sfn's curl options"])
         self.row("raw libcurl loop per 100-item call: plain, and with the options src/http.c sets",
                  f"{raw / 1e3:.0f} µs; {opt / 1e3:.0f} µs with sfn's options", "", None, "wall")
-        for key in ratios:
-            ratio = median(ratios[key])
-            i, _, tag = key.partition(" ")
-            what = ", with the proposed decoder" if tag else ""
-            self.row(f"`client:list_map_runs`, 100-item page, per call vs raw libcurl loop{what} ({i})",
-                     f"{ratio:.2f}× ({median(per[key]) / 1e3:.0f} µs vs {raw / 1e3:.0f} µs)",
-                     "≤ 2.0×", ratio <= 2.0 if not self.q else None, "wall" + (" (proposed)" if tag else ""))
+        for i in ratios:
+            ratio = median(ratios[i])
+            self.row(f"`client:list_map_runs`, 100-item page, per call vs raw libcurl loop ({i})",
+                     f"{ratio:.2f}× ({median(per[i]) / 1e3:.0f} µs vs {raw / 1e3:.0f} µs)",
+                     "≤ 2.0×", ratio <= 2.0 if not self.q else None, "wall")
 
     # 2. decode ---------------------------------------------------------------
     def decode(self):
@@ -312,11 +290,8 @@ class Suite:
         body = os.path.join(self.ng.data, "r1000.json")
         self.data["decode"] = {}
         for i in self.interps:
-            # With the proto build on LUA_CPATH, bench.lua also times
-            # fastpage.decode (the proposed decoder alone) in the same rounds.
             env = lua_env(i, self.out)
-            res = run_json([INTERPS[i][0], "bench/bench.lua", "decode", body, str(rounds), str(n)]
-                           + ([] if self.proto(i) else ["noproto"]), env)
+            res = run_json([INTERPS[i][0], "bench/bench.lua", "decode", body, str(rounds), str(n)], env)
             sfn = [x["sfn_ns"] for x in res]
             cj = [x["cjson_ns"] for x in res]
             ratio = median([x["sfn_ns"] / x["cjson_ns"] for x in res])
@@ -324,13 +299,6 @@ class Suite:
             self.row(f"`core.decode_reply` vs lua-cjson `decode`, 1,000-item reply ({i})",
                      f"{ratio:.2f}× ({median(sfn) / 1e3:.0f} µs vs {median(cj) / 1e3:.0f} µs)",
                      "≤ 0.75×", ratio <= 0.75 if not self.q else None, "wall")
-            if "proto_ns" in res[0]:
-                pr = [x["proto_ns"] for x in res]
-                ratio = median([x["proto_ns"] / x["cjson_ns"] for x in res])
-                self.data["decode"][i]["proto_ns"] = pr
-                self.row(f"proposed decoder (bench/proto/fastpage.c) vs lua-cjson, 1,000-item reply ({i})",
-                         f"{ratio:.2f}× ({median(pr) / 1e3:.0f} µs vs {median(cj) / 1e3:.0f} µs)",
-                         "≤ 0.75×", ratio <= 0.75 if not self.q else None, "wall (proposed)")
 
     # 3. signing --------------------------------------------------------------
     def sign(self):
@@ -368,18 +336,17 @@ class Suite:
         pages = 10 if self.q else 1000
         self.data["memory"] = {}
         for i in self.interps:
-            for tag, env in self.variants(i):
-                small = run_json([INTERPS[i][0], "bench/bench.lua", "iterate", self.ng.url("/gen/1/1000"), "1000"], env)[0]
-                big = run_json([INTERPS[i][0], "bench/bench.lua", "iterate",
-                                self.ng.url(f"/gen/{pages}/1000"), "1000"], env, timeout=1800)[0]
-                assert small["items"] == 1000 and big["items"] == pages * 1000, (small, big)
-                diff = (big["vm_hwm_kib"] - small["vm_hwm_kib"]) / 1024
-                self.data["memory"][f"{i} {tag}".strip()] = {"small": small, "big": big}
-                what = ", with the proposed decoder" if tag else ""
-                self.row(f"peak RSS, {big['items']:,} vs 1,000 Map Runs via `map_runs`{what} ({i})",
-                         f"+{diff:.2f} MiB ({big['vm_hwm_kib'] / 1024:.1f} MiB vs {small['vm_hwm_kib'] / 1024:.1f} MiB; "
-                         f"{big['ns_per_item'] / 1e3:.1f} µs per Map Run)",
-                         "within 2 MiB", diff <= 2.0 if not self.q else None, "rss" + (" (proposed)" if tag else ""))
+            env = lua_env(i, self.out)
+            small = run_json([INTERPS[i][0], "bench/bench.lua", "iterate", self.ng.url("/gen/1/1000"), "1000"], env)[0]
+            big = run_json([INTERPS[i][0], "bench/bench.lua", "iterate",
+                            self.ng.url(f"/gen/{pages}/1000"), "1000"], env, timeout=1800)[0]
+            assert small["items"] == 1000 and big["items"] == pages * 1000, (small, big)
+            diff = (big["vm_hwm_kib"] - small["vm_hwm_kib"]) / 1024
+            self.data["memory"][i] = {"small": small, "big": big}
+            self.row(f"peak RSS, {big['items']:,} vs 1,000 Map Runs via `map_runs` ({i})",
+                     f"+{diff:.2f} MiB ({big['vm_hwm_kib'] / 1024:.1f} MiB vs {small['vm_hwm_kib'] / 1024:.1f} MiB; "
+                     f"{big['ns_per_item'] / 1e3:.1f} µs per Map Run)",
+                     "within 2 MiB", diff <= 2.0 if not self.q else None, "rss")
 
     # 5. start-up -------------------------------------------------------------
     def startup(self):
@@ -453,21 +420,18 @@ class Suite:
             b.append(info["ns_per_call"])
             starts.append(info["startup_ns"])
             for i in self.interps:
-                for tag, env in self.variants(i):
-                    key = f"{i} {tag}".strip()
-                    ns = run_json([INTERPS[i][0], "bench/bench.lua", "call", url, str(n_s)], env)[0]["ns_per_call"]
-                    s.setdefault(key, []).append(ns)
-                    ratios.setdefault(key, []).append(info["ns_per_call"] / ns)
+                ns = run_json([INTERPS[i][0], "bench/bench.lua", "call", url, str(n_s)],
+                              lua_env(i, self.out))[0]["ns_per_call"]
+                s.setdefault(i, []).append(ns)
+                ratios.setdefault(i, []).append(info["ns_per_call"] / ns)
         self.data["boto3"] = {"ns_per_call": b, "startup_ns": starts, "ours_ns": s, "ratios": ratios,
                               "versions": {k: info[k] for k in ("boto3", "botocore", "python")}}
-        for key in ratios:
-            ratio = median(ratios[key])
-            i, _, tag = key.partition(" ")
-            what = ", with the proposed decoder" if tag else ""
-            self.row(f"vs boto3 {info['boto3']} (Python {info['python']}), calls/s net of start-up{what} ({i})",
-                     f"{ratio:.1f}× ({1e9 / median(s[key]):,.0f} vs {1e9 / median(b):,.0f} calls/s; "
+        for i in ratios:
+            ratio = median(ratios[i])
+            self.row(f"vs boto3 {info['boto3']} (Python {info['python']}), calls/s net of start-up ({i})",
+                     f"{ratio:.1f}× ({1e9 / median(s[i]):,.0f} vs {1e9 / median(b):,.0f} calls/s; "
                      f"boto3 start-up {median(starts) / 1e6:.0f} ms)",
-                     "≥ 10×", ratio >= 10 if not self.q else None, "wall" + (" (proposed)" if tag else ""))
+                     "≥ 10×", ratio >= 10 if not self.q else None, "wall")
 
     def cli(self):
         log("[6b] one `aws stepfunctions list-map-runs` vs one `sfn-map-runs`")
@@ -531,7 +495,7 @@ class Suite:
             env = lua_env(i, self.out)
             lua = INTERPS[i][0]
             n1, n2 = (1, 2) if q else (2, 12)
-            which = ("sfn", "cjson") + (("proto",) if self.proto(i) else ())
+            which = ("sfn", "cjson")
             d = {w: ir_per_op(lambda n, w=w: [lua, "bench/bench.lua", "decode-only", w, body, str(n)],
                               env, self.tmp, n1, n2) for w in which}
             cg[f"decode_{i}"] = d
@@ -539,11 +503,6 @@ class Suite:
             self.row(f"decode, instructions: `core.decode_reply` vs lua-cjson, 1,000 items ({i})",
                      f"{ratio:.2f}× ({d['sfn'] / 1e6:.2f} M vs {d['cjson'] / 1e6:.2f} M Ir)",
                      "≤ 0.75×", ratio <= 0.75 if not q else None, "Ir")
-            if "proto" in d:
-                ratio = d["proto"] / d["cjson"]
-                self.row(f"decode, instructions: proposed decoder vs lua-cjson, 1,000 items ({i})",
-                         f"{ratio:.2f}× ({d['proto'] / 1e6:.2f} M vs {d['cjson'] / 1e6:.2f} M Ir)",
-                         "≤ 0.75×", ratio <= 0.75 if not q else None, "Ir (proposed)")
         if q:
             self.data["callgrind"] = cg
             return
@@ -553,14 +512,12 @@ class Suite:
         cg["raw_loop"] = raw
         for i in self.interps:
             lua = INTERPS[i][0]
-            for tag, env in self.variants(i):
-                call = ir_per_op(lambda n: [lua, "bench/bench.lua", "call", url, str(n), "5"],
-                                 env, self.tmp, 20, 120)
-                cg[f"call_{i}_{tag or 'current'}"] = call
-                what = ", with the proposed decoder" if tag else ""
-                self.row(f"per call, client-side instructions: `list_map_runs` vs raw loop{what} ({i})",
-                         f"{call / raw:.2f}× ({call / 1e3:.0f} k vs {raw / 1e3:.0f} k Ir)",
-                         "(≤ 2.0× is the wall target)", None, "Ir" + (" (proposed)" if tag else ""))
+            call = ir_per_op(lambda n: [lua, "bench/bench.lua", "call", url, str(n), "5"],
+                             lua_env(i, self.out), self.tmp, 20, 120)
+            cg[f"call_{i}"] = call
+            self.row(f"per call, client-side instructions: `list_map_runs` vs raw loop ({i})",
+                     f"{call / raw:.2f}× ({call / 1e3:.0f} k vs {raw / 1e3:.0f} k Ir)",
+                     "(≤ 2.0× is the wall target)", None, "Ir")
         sign = ir_per_op(lambda n: [os.path.join(self.out, "sign_loop"), str(n), "authorize"],
                          clean_env(), self.tmp, 1000, 3000)
         cg["sign_authorize"] = sign
@@ -643,8 +600,6 @@ def main():
                     help="python with boto3 for the peer bench")
     ap.add_argument("--aws", default=os.environ.get("BENCH_AWS"), help="the aws CLI to compare with")
     ap.add_argument("--keep", action="store_true", help="keep the temporary nginx prefix")
-    ap.add_argument("--no-proto", action="store_true",
-                    help="leave out the proposed decoder's rows even when `make bench-proto` built it")
     args = ap.parse_args()
     args.out = os.path.abspath(os.path.join(ROOT, args.out))
     os.makedirs(args.out, exist_ok=True)

@@ -1,6 +1,8 @@
 /* ListMapRuns replies (awsJson1_0) to page tables or sfn.Error tables.
  *
- * 2xx bodies are parsed with cJSON and converted along the known shape only
+ * 2xx bodies first go to the fast path (src/fastpage.c), which takes the
+ * plain pages real replies are in one pass and declines anything else. The
+ * rest are parsed with cJSON and converted along the known shape only
  * (page object -> mapRuns array -> item objects -> scalars), without
  * recursion: the depth we descend is three whatever the body holds, a known
  * field nested deeper than expected fails its type check at the first level,
@@ -19,6 +21,7 @@
 #include <cJSON.h>
 
 #include "errors.h"
+#include "fastpage.h"
 
 #define REPLY_TREE_MT "sfn.ReplyTree"
 
@@ -27,21 +30,7 @@
 /* Longest service message kept, in bytes. */
 #define MESSAGE_MAX 1024
 
-/* Keys pushed once per decode and reused with lua_pushvalue: the per-item
- * keys are never re-hashed or looked up in the string table. */
-enum {
-  K_EXECUTION_ARN,
-  K_MAP_RUN_ARN,
-  K_STATE_MACHINE_ARN,
-  K_START_DATE,
-  K_STOP_DATE,
-  K_ITEM_FIELDS, /* the five above are the item's fields, in this order */
-  K_MAP_RUNS = K_ITEM_FIELDS,
-  K_NEXT_TOKEN,
-  K_RESPONSE_METADATA,
-  K_COUNT
-};
-
+/* The key strings pushed once per decode (K_ order, from fastpage.h). */
 static const char *const key_names[K_COUNT] = {
     "executionArn", "mapRunArn", "stateMachineArn", "startDate",
     "stopDate",     "mapRuns",   "nextToken",       "ResponseMetadata"};
@@ -314,18 +303,15 @@ static void push_metadata(lua_State *L, const sfn_reply *r) {
   lua_setfield(L, -2, "RetryAttempts");
 }
 
-/* 2xx: pushes the page and returns 1, or pushes a message and returns 0.
- * The tree holder t sits on the stack; keys is the index of the keys. */
-static int decode_page(lua_State *L, const sfn_reply *r, reply_tree *t,
-                       int keys) {
+/* 2xx, with cJSON: pushes the page without ResponseMetadata and returns
+ * 1, or pushes a message and returns 0. The tree holder t sits on the
+ * stack; keys is the index of the keys. */
+static int decode_page_cjson(lua_State *L, const sfn_reply *r, reply_tree *t,
+                             int keys) {
   const cJSON *root, *runs, *token, *item;
   size_t err_at;
   int trailing, n, i, page, array;
 
-  if (r->body == NULL || r->body_len == 0) {
-    lua_pushliteral(L, "reply body is empty");
-    return 0;
-  }
   t->json = parse_exact(r->body, r->body_len, &err_at, &trailing);
   if (t->json == NULL) {
     push_parse_message(L, r, err_at, trailing);
@@ -376,9 +362,23 @@ static int decode_page(lua_State *L, const sfn_reply *r, reply_tree *t,
     lua_pushstring(L, token->valuestring);
     lua_rawset(L, page);
   }
+  return 1;
+}
+
+/* 2xx: pushes the page and returns 1, or pushes a message and returns 0.
+ * fast: try the fast path first (0 only for _decode_reply_cjson). */
+static int decode_page(lua_State *L, const sfn_reply *r, reply_tree *t,
+                       int keys, int fast) {
+  if (r->body == NULL || r->body_len == 0) {
+    lua_pushliteral(L, "reply body is empty");
+    return 0;
+  }
+  if (!(fast && sfn_fastpage_decode(L, r->body, r->body_len, keys)) &&
+      !decode_page_cjson(L, r, t, keys))
+    return 0;
   lua_pushvalue(L, keys + K_RESPONSE_METADATA);
   push_metadata(L, r);
-  lua_rawset(L, page);
+  lua_rawset(L, -3);
   return 1;
 }
 
@@ -527,7 +527,8 @@ static void decode_service_error(lua_State *L, const sfn_reply *r,
                  sfn_error_code_retryable(code, (int)r->status), 1);
 }
 
-int sfn_reply_decode(lua_State *L, const sfn_reply *r) {
+/* sfn_reply_decode, with or without the fast path. */
+static int reply_decode(lua_State *L, const sfn_reply *r, int fast) {
   int base = lua_gettop(L);
   int keys, k, ok;
   reply_tree *t;
@@ -542,7 +543,7 @@ int sfn_reply_decode(lua_State *L, const sfn_reply *r) {
   }
   keys = lua_gettop(L) + 1;
   for (k = 0; k < K_COUNT; k++) lua_pushstring(L, key_names[k]);
-  ok = decode_page(L, r, t, keys);
+  ok = decode_page(L, r, t, keys, fast);
   /* on failure the message is on top, read from the tree: free it after */
   tree_free(t);
   if (!ok)
@@ -551,6 +552,10 @@ int sfn_reply_decode(lua_State *L, const sfn_reply *r) {
   lua_replace(L, base + 1);
   lua_settop(L, base + 1);
   return ok;
+}
+
+int sfn_reply_decode(lua_State *L, const sfn_reply *r) {
+  return reply_decode(L, r, 1);
 }
 
 /* Reads one header value: a string, or the first of a list of strings (as
@@ -570,18 +575,8 @@ static const char *header_value(lua_State *L, int idx, const char *name) {
   return NULL;
 }
 
-/***
- * Decodes a ListMapRuns HTTP reply.
- * @function decode_reply
- * @tparam integer status HTTP status, 100..599
- * @tparam[opt] table headers header names in any case to string values
- * @tparam[opt] string body the reply body (nil is taken as empty)
- * @tparam[opt] string reason the reason phrase from the status line
- * @treturn table the page: mapRuns, nextToken, ResponseMetadata
- * @raise sfn.Error: the service's error, ResponseError for an unreadable 2xx
- * reply, ValidationError for wrong argument types
- */
-static int l_decode_reply(lua_State *L) {
+/* decode_reply's arguments and result, with or without the fast path. */
+static int decode_reply_call(lua_State *L, int fast) {
   sfn_reply r;
   lua_Number status;
   memset(&r, 0, sizeof r);
@@ -635,12 +630,57 @@ static int l_decode_reply(lua_State *L) {
       lua_pop(L, 1);
     }
   }
-  if (!sfn_reply_decode(L, &r)) return sfn_error_throw(L);
+  if (!reply_decode(L, &r, fast)) return sfn_error_throw(L);
   return 1;
 }
 
-static const luaL_Reg reply_funcs[] = {{"decode_reply", l_decode_reply},
-                                       {NULL, NULL}};
+/***
+ * Decodes a ListMapRuns HTTP reply.
+ * @function decode_reply
+ * @tparam integer status HTTP status, 100..599
+ * @tparam[opt] table headers header names in any case to string values
+ * @tparam[opt] string body the reply body (nil is taken as empty)
+ * @tparam[opt] string reason the reason phrase from the status line
+ * @treturn table the page: mapRuns, nextToken, ResponseMetadata
+ * @raise sfn.Error: the service's error, ResponseError for an unreadable 2xx
+ * reply, ValidationError for wrong argument types
+ */
+static int l_decode_reply(lua_State *L) { return decode_reply_call(L, 1); }
+
+/* Internal, undocumented, for spec/21-fastpage_spec.lua and
+ * spec/fuzz/fuzz_fastpage.c: the fast path promises the result of the
+ * cJSON path, so that path on its own is what it is checked against. */
+
+/* core._decode_reply_cjson: decode_reply without the fast path. */
+static int l_decode_reply_cjson(lua_State *L) {
+  return decode_reply_call(L, 0);
+}
+
+/* core._fastpage(body): the fast path alone, the page without
+ * ResponseMetadata, or false where it declines (the specs check that it
+ * takes the shapes real replies have). */
+static int l_fastpage(lua_State *L) {
+  size_t len;
+  const char *body;
+  int keys, k;
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return sfn_error_raisef(L, "ValidationError",
+                            "_fastpage: body must be a string, got %s",
+                            luaL_typename(L, 1));
+  body = lua_tolstring(L, 1, &len);
+  lua_settop(L, 1);
+  luaL_checkstack(L, K_COUNT + 1, "sfn fast page");
+  keys = 2;
+  for (k = 0; k < K_COUNT; k++) lua_pushstring(L, key_names[k]);
+  if (!sfn_fastpage_decode(L, body, len, keys)) lua_pushboolean(L, 0);
+  return 1;
+}
+
+static const luaL_Reg reply_funcs[] = {
+    {"decode_reply", l_decode_reply},
+    {"_decode_reply_cjson", l_decode_reply_cjson},
+    {"_fastpage", l_fastpage},
+    {NULL, NULL}};
 
 void sfn_reply_open(lua_State *L) {
   if (luaL_newmetatable(L, REPLY_TREE_MT)) {
