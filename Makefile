@@ -2,7 +2,7 @@
 #   make                 Lua 5.4  -> build/sfn/core.so
 #   make LUA=luajit      LuaJIT   -> build/luajit/sfn/core.so
 #   make LUA=lua5.1      Lua 5.1  -> build/lua5.1/sfn/core.so
-#   make test            build and run the specs under lua5.4 and luajit
+#   make test            build and run the specs under lua5.4, luajit and lua5.1
 LUA ?= lua5.4
 
 ifeq ($(LUA),luajit)
@@ -72,6 +72,7 @@ test-one: $(TARGET)
 test:
 	$(MAKE) LUA=lua5.4 test-one
 	$(MAKE) LUA=luajit test-one
+	$(MAKE) LUA=lua5.1 test-one
 
 # The lua5.4 specs under valgrind; fails on any definite or indirect leak.
 valgrind: $(TARGET)
@@ -196,7 +197,7 @@ bench-quick:
 # spec/fuzz/README.md; never in CI).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= reply errors token stsxml request
+FUZZ_TARGETS ?= reply fastpage errors token stsxml request
 FUZZ_ARGS ?=
 FUZZ_SKIP ?=
 FUZZ_BUILD = build/fuzz

@@ -3,11 +3,9 @@
 -- Every mode prints one JSON line per figure on stdout.
 --
 --   bench.lua call URL N [WARMUP]     client:list_map_runs against URL
---   bench.lua decode FILE ROUNDS N [noproto]
---                                     core.decode_reply vs cjson.decode (and
---                                     fastpage.decode when built), alternating,
---                                     N decodes per round
---   bench.lua decode-only WHICH FILE N     N decodes with "sfn", "cjson" or "proto"
+--   bench.lua decode FILE ROUNDS N    core.decode_reply vs cjson.decode,
+--                                     alternating, N decodes per round
+--   bench.lua decode-only WHICH FILE N     N decodes with "sfn" or "cjson"
 --   bench.lua sign N                  core.sign (warm key cache) and
 --                                     core.build_request (no key cache)
 --   bench.lua iterate URL PAGESIZE    every Map Run via client:map_runs,
@@ -90,29 +88,22 @@ local HEADERS = {
   ["x-amzn-requestid"] = "9b1f6a3e-5c2d-4e8f-a1b0-3c4d5e6f7a8b",
 }
 
--- proto: the recommended fast path (bench/proto/fastpage.c), when
--- `make bench-proto` built it.
-local function decoders(noproto)
+local function decoders()
   local core = require "sfn.core"
   local cjson = require "cjson"
-  local d = {
+  return {
     sfn = function(body) return core.decode_reply(200, HEADERS, body) end,
     cjson = function(body) return cjson.decode(body) end,
   }
-  local ok, fastpage = pcall(require, "fastpage")
-  if ok and not noproto then
-    d.proto = function(body) return assert(fastpage.decode(body)) end
-  end
-  return d
 end
 
 -- Alternating rounds: the decoders see the same machine state; the order
 -- rotates from round to round.
-function modes.decode(file, rounds, n, noproto)
+function modes.decode(file, rounds, n)
   rounds, n = tonumber(rounds), tonumber(n)
   local body = read_file(file)
-  local d = decoders(noproto == "noproto")
-  local names = { "sfn", "cjson", d.proto and "proto" or nil }
+  local d = decoders()
+  local names = { "sfn", "cjson" }
   local a, b = d.sfn(body), d.cjson(body)
   assert(#a.mapRuns == #b.mapRuns and a.mapRuns[#a.mapRuns].mapRunArn == b.mapRuns[#b.mapRuns].mapRunArn)
   for _ = 1, n do
@@ -129,7 +120,7 @@ function modes.decode(file, rounds, n, noproto)
       t[which] = (now() - t0) / n
     end
     emit { bench = "decode", interp = interp, round = r, n = n, items = #a.mapRuns,
-           bytes = #body, sfn_ns = t.sfn, cjson_ns = t.cjson, proto_ns = t.proto }
+           bytes = #body, sfn_ns = t.sfn, cjson_ns = t.cjson }
   end
 end
 
