@@ -1,20 +1,10 @@
 -- The package as a whole: modules load without globals, versions agree, and
 -- the rockspec installs every source file that exists.
-local function lines_of(command)
-  local out = {}
-  local handle = assert(io.popen(command))
-  for line in handle:lines() do
-    out[#out + 1] = line
-  end
-  handle:close()
-  return out
-end
+local support = require "support"
+local lines_of = support.lines
 
 local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("*a")
-  f:close()
-  return data
+  return assert(support.read_file(path))
 end
 
 local function rockspec_path()

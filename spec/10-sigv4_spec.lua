@@ -2,6 +2,7 @@
 -- in spec/fixtures/sigv4 (see its README), the signing-key cache, argument
 -- checking, and a cross-check against botocore's own signer.
 local core = require "sfn.core"
+local support = require "support"
 
 local FIXTURES = "spec/fixtures/sigv4"
 local KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -9,17 +10,10 @@ local EPOCH = 1440938160 -- 2015-08-30T12:36:00Z
 local unpack = table.unpack or unpack
 
 local function read_file(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
+  return assert(support.read_file(path))
 end
 
-local function write_file(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+local write_file = support.write_file
 
 local function trim(s)
   return (s:gsub("^%s+", ""):gsub("%s+$", ""))
@@ -534,9 +528,7 @@ end
     local cnf, child = os.tmpname(), os.tmpname()
     write_file(cnf, NULL_PROVIDER)
     write_file(child, CHILD)
-    local p = assert(io.popen(("OPENSSL_CONF='%s' LUA_CPATH='%s' %s '%s' 2>&1"):format(cnf, package.cpath, lua, child)))
-    local out = p:read("*a")
-    p:close()
+    local out = support.capture(("OPENSSL_CONF='%s' LUA_CPATH='%s' %s '%s' 2>&1"):format(cnf, package.cpath, lua, child))
     os.remove(cnf)
     os.remove(child)
     local lines = {}
@@ -663,10 +655,7 @@ for line in open(sys.argv[1]):
 ]==]
 
 local function botocore_available()
-  local r1, _, r3 = os.execute("python3 -c 'import botocore.auth' >/dev/null 2>&1")
-  -- Lua 5.1/LuaJIT return the status; 5.2+ return true/nil, "exit", code.
-  if type(r1) == "number" then return r1 == 0 end
-  return r1 == true and (r3 == nil or r3 == 0)
+  return support.run("python3 -c 'import botocore.auth' >/dev/null 2>&1")
 end
 
 describe("SigV4 against botocore", function()
@@ -748,9 +737,7 @@ describe("SigV4 against botocore", function()
     local script, input = os.tmpname(), os.tmpname()
     write_file(script, BOTOCORE_SCRIPT)
     write_file(input, table.concat(lines, "\n") .. "\n")
-    local p = assert(io.popen("python3 " .. script .. " " .. input .. " 2>&1"))
-    local out = p:read("*a")
-    p:close()
+    local out = support.capture("python3 " .. script .. " " .. input .. " 2>&1")
     os.remove(script)
     os.remove(input)
     local theirs = {}

@@ -3,6 +3,7 @@
 -- checked byte for byte against botocore itself, and the iterator closures
 -- client:pages / client:items.
 local core = require "sfn.core"
+local support = require "support"
 
 local ARN = "arn:aws:states:us-east-1:123456789012:execution:flow:run-1"
 local unpack = table.unpack or unpack
@@ -271,15 +272,9 @@ local function oracle(commands)
     error("pending") -- not reached: pending() ends the test
   end
   local script, input = os.tmpname(), os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write(PYTHON_ORACLE)
-  f:close()
-  f = assert(io.open(input, "w"))
-  f:write(table.concat(commands, "\n"), "\n")
-  f:close()
-  local handle = assert(io.popen("python3 " .. script .. " " .. input .. " 2>&1"))
-  local text = handle:read("*a")
-  handle:close()
+  support.write_file(script, PYTHON_ORACLE)
+  support.write_file(input, table.concat(commands, "\n") .. "\n")
+  local text = support.capture("python3 " .. script .. " " .. input .. " 2>&1")
   os.remove(script)
   os.remove(input)
   local lines = {}
@@ -1156,9 +1151,7 @@ describe("client:pages / client:items against the stand-in", function()
       pending(botocore_status())
       return
     end
-    local handle = io.popen([[python3 -c 'import boto3' 2>&1]])
-    local missing = handle:read("*a")
-    handle:close()
+    local missing = support.capture([[python3 -c 'import boto3' 2>&1]])
     if missing ~= "" then
       pending("boto3 is not importable by python3: " .. missing)
       return
@@ -1176,20 +1169,14 @@ describe("client:pages / client:items against the stand-in", function()
       end
     end
     local script, input = os.tmpname(), os.tmpname()
-    local f = assert(io.open(script, "w"))
-    f:write(BOTO3_ORACLE)
-    f:close()
-    f = assert(io.open(input, "w"))
-    f:write(table.concat(commands, "\n"), "\n")
-    f:close()
+    support.write_file(script, BOTO3_ORACLE)
+    support.write_file(input, table.concat(commands, "\n") .. "\n")
     local cred = server.credentials[1]
-    handle = assert(io.popen(table.concat({
+    local text = support.capture(table.concat({
       "env AWS_CONFIG_FILE=/nonexistent AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
       "AWS_EC2_METADATA_DISABLED=true NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 python3",
       script, server.url, cred.access_key_id, "'" .. cred.secret_access_key .. "'",
-      arn(""), input, "2>&1" }, " ")))
-    local text = handle:read("*a")
-    handle:close()
+      arn(""), input, "2>&1" }, " "))
     os.remove(script)
     os.remove(input)
     local lines = {}

@@ -2,18 +2,11 @@
 -- child process, with the proxy variables set, goes through a loopback
 -- forwarding proxy, or around it when NO_PROXY names the host.
 local standin = require "standin"
+local support = require "support"
 
 local server, proxy_pid, dir
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local read = support.read_file
 
 local function proxied_count()
   return tonumber(read(dir .. "/count") or "0")
@@ -28,12 +21,9 @@ local function run_child(env)
       credentials = { access_key_id = "AKIDEXAMPLE", secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" } }
     io.write(#c:list_map_runs({ executionArn = %q }).mapRuns)
   ]]):format(server.url, server:arn("runs-4"))
-  local command = ("env -u NO_PROXY -u no_proxy -u HTTP_PROXY -u http_proxy %s LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH=%q %s -e %q 2>&1")
-    :format(env, (os.getenv("SFN_CPATH") or "build/?.so") .. ";;", interpreter, script)
-  local handle = assert(io.popen(command))
-  local out = handle:read("*a")
-  handle:close()
-  return out
+  local command = ("env -u NO_PROXY -u no_proxy -u HTTP_PROXY -u http_proxy %s LUA_PATH='%s' LUA_CPATH=%q %s -e %q 2>&1")
+    :format(env, support.lua_path(), support.lua_cpath(), interpreter, script)
+  return support.capture(command)
 end
 
 setup(function()
@@ -45,12 +35,7 @@ setup(function()
     :format(dir, dir)))
   proxy_pid = handle:read("*l")
   handle:close()
-  for _ = 1, 100 do
-    if read(dir .. "/port") then
-      break
-    end
-    os.execute("sleep 0.05")
-  end
+  support.wait_for_file(dir .. "/port", 100, 0.05)
 end)
 
 teardown(function()

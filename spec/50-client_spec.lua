@@ -2,6 +2,7 @@
 -- checks every signature with its own SigV4 code.
 local sfn = require "sfn"
 local standin = require "standin"
+local support = require "support"
 
 local KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 local TOKEN_KEY, TOKEN_SECRET, TOKEN = "ASIATOKENKEY", "tokenSecretKey/EXAMPLE+abc", "FQoGZXIvYXdzEXAMPLEsessiontoken"
@@ -187,9 +188,7 @@ describe("iterators", function()
   end)
 
   it("resume from a starting token made by boto3's paginator", function()
-    local handle = io.popen([[python3 -c 'import botocore.paginate' 2>&1]])
-    local missing = handle:read("*a")
-    handle:close()
+    local missing = support.capture([[python3 -c 'import botocore.paginate' 2>&1]])
     if missing ~= "" then
       pending("botocore is not importable by python3")
       return
@@ -200,7 +199,7 @@ describe("iterators", function()
     -- boto3 stopped 2 items into the page after page one.
     local encode = ([[python3 -c 'from botocore.paginate import TokenEncoder; print(TokenEncoder().encode({"nextToken": "%s", "boto_truncate_amount": 2}))']])
       :format(page.nextToken)
-    handle = io.popen(encode)
+    local handle = io.popen(encode)
     local token = handle:read("*l")
     handle:close()
     local rest = c:all_map_runs(params, { starting_token = token, page_size = 7 })

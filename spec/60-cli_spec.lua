@@ -5,6 +5,7 @@
 local cli = require "sfn.cli"
 local sfn = require "sfn"
 local standin = require "standin"
+local support = require "support"
 
 local KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 local TOKEN_KEY, TOKEN_SECRET, TOKEN = "ASIACLITOKENKEY", "cliTokenSecret/EXAMPLE+xyz", "FQoGZXIvYXdzEXAMPLEclisessiontoken"
@@ -17,61 +18,13 @@ end
 
 -- Shell and files ------------------------------------------------------------
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function capture(cmd)
-  local h = assert(io.popen(cmd, "r"))
-  local out = h:read("*a")
-  h:close()
-  return out
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
+local quote, capture, read, write_file = support.quote, support.capture, support.read_file, support.write_file
 
 local ROOT = capture("pwd"):match("[^\n]+")
-local TMP = capture("mktemp -d \"${TMPDIR:-/tmp}/sfn-cli-spec.XXXXXX\""):match("[^\n]+")
+local TMP = support.tmpdir("sfn-cli-spec")
 
 -- The interpreter running busted (arg's lowest index), unless SFN_LUA says.
-local function interpreter()
-  local env = os.getenv("SFN_LUA")
-  if env and env ~= "" then
-    return env
-  end
-  local i = 0
-  while arg and arg[i - 1] ~= nil do
-    i = i - 1
-  end
-  if i < 0 then
-    return arg[i]
-  end
-  return type(jit) == "table" and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
-end
-local LUA = interpreter()
-
-local function absolute(template)
-  local parts = {}
-  for p in template:gmatch("[^;]+") do
-    parts[#parts + 1] = p:sub(1, 1) == "/" and p or (ROOT .. "/" .. p)
-  end
-  return table.concat(parts, ";")
-end
-local CPATH = absolute(os.getenv("SFN_CPATH") or "build/?.so")
+local LUA = support.interpreter()
 
 -- A python3 that works without $HOME (pyenv shims need it to find themselves).
 local PYTHON = capture("python3 -c 'import sys; print(sys.executable)' 2>/dev/null"):match("[^\n]+") or "python3"
@@ -87,8 +40,8 @@ local function env_for(overrides)
     AWS_REGION = "us-east-1",
     AWS_EC2_METADATA_DISABLED = "true",
     AWS_EC2_METADATA_SERVICE_ENDPOINT = "http://127.0.0.1:9/",
-    LUA_PATH = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;",
-    LUA_CPATH = CPATH .. ";;",
+    LUA_PATH = support.lua_path(ROOT),
+    LUA_CPATH = support.lua_cpath(ROOT),
     NO_PROXY = "127.0.0.1,localhost",
     no_proxy = "127.0.0.1,localhost",
   }

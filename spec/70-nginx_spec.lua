@@ -13,6 +13,7 @@
 -- Set SFN_SKIP_NGINX=1 to skip it on a machine without nginx (CI never does).
 local sfn = require "sfn"
 local standin = require "standin"
+local support = require "support"
 local cjson = require "cjson"
 local json = dofile("spec/nginx/sfn_json.lua")
 
@@ -23,41 +24,8 @@ local MODULES = os.getenv("NGINX_MODULES") or "/usr/lib/nginx/modules"
 
 -- Plumbing ------------------------------------------------------------------
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function capture(cmd)
-  local h = assert(io.popen(cmd, "r"))
-  local out = h:read("*a")
-  h:close()
-  return out
-end
-
-local function run(cmd)
-  local a, _, c = os.execute(cmd)
-  return a == true or a == 0 or (a == nil and c == 0)
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
-
-local function write_file(path, data)
-  local f = assert(io.open(path, "wb"))
-  assert(f:write(data))
-  f:close()
-end
-
-local function sleep(seconds)
-  os.execute("sleep " .. seconds)
-end
+local quote, capture, run = support.quote, support.capture, support.run
+local read_file, write_file, sleep = support.read_file, support.write_file, support.sleep
 
 local function alive(pid)
   local stat = read_file("/proc/" .. pid .. "/stat")
@@ -131,7 +99,7 @@ function nginx.log_tail()
 end
 
 function nginx.start(vars)
-  nginx.prefix = capture("mktemp -d \"${TMPDIR:-/tmp}/sfn-nginx.XXXXXX\""):match("[^\r\n]+")
+  nginx.prefix = support.tmpdir("sfn-nginx")
   assert(nginx.prefix and nginx.prefix ~= "", "mktemp -d failed")
   -- workers may run as another user: let them into the prefix
   assert(run("chmod 755 " .. quote(nginx.prefix) .. " && mkdir -p " .. quote(nginx.prefix .. "/tmp")))
