@@ -439,12 +439,20 @@ local function open(scheme, host, port, request)
   return sock, nil, reused
 end
 
-local function send_builtin(request)
+-- Why a request cannot be sent here, or nil when it can.
+local function unsendable(request)
   if not ngx then
-    return nil, "sfn.ngx_transport needs OpenResty (ngx_lua)"
+    return "sfn.ngx_transport needs OpenResty (ngx_lua)"
   end
   if type(request) ~= "table" then
-    return nil, "request must be a table"
+    return "request must be a table"
+  end
+end
+
+local function send_builtin(request)
+  local why = unsendable(request)
+  if why then
+    return nil, why
   end
   local scheme, host, port, path = parse_url(request.url)
   if not scheme then
@@ -488,11 +496,9 @@ end
 -- lua-resty-http -------------------------------------------------------------
 
 local function send_resty_http(request)
-  if not ngx then
-    return nil, "sfn.ngx_transport needs OpenResty (ngx_lua)"
-  end
-  if type(request) ~= "table" then
-    return nil, "request must be a table"
+  local why = unsendable(request)
+  if why then
+    return nil, why
   end
   local http = M.resty_http
   if not http then
