@@ -1,7 +1,8 @@
-# sfn: build the C core sfn.core for one Lua interpreter at a time.
-#   make                 Lua 5.4  -> build/sfn/core.so
-#   make LUA=luajit      LuaJIT   -> build/luajit/sfn/core.so
-#   make LUA=lua5.1      Lua 5.1  -> build/lua5.1/sfn/core.so
+# sfn: build the C modules sfn.core (the engine, no libcurl) and sfn.curl
+# (the libcurl transport) for one Lua interpreter at a time.
+#   make                 Lua 5.4  -> build/sfn/core.so, build/sfn/curl.so
+#   make LUA=luajit      LuaJIT   -> build/luajit/sfn/{core,curl}.so
+#   make LUA=lua5.1      Lua 5.1  -> build/lua5.1/sfn/{core,curl}.so
 #   make test            build and run the specs under lua5.4, luajit and lua5.1
 LUA ?= lua5.4
 
@@ -21,7 +22,8 @@ LUA_INCDIR ?= $(patsubst -I%,%,$(filter -I%,$(shell $(PKG_CONFIG) --cflags-only-
 CURL_INCDIR ?= /usr/include
 CJSON_INCDIR ?= /usr/include/cjson
 OPENSSL_INCDIR ?= /usr/include
-LIBS ?= -lcurl -lcjson -lcrypto -lexpat
+LIBS ?= -lcjson -lcrypto -lexpat
+CURL_LIBS ?= -lcurl -lcrypto
 
 OPT ?= -O2
 WARN ?= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
@@ -36,6 +38,11 @@ LDFLAGS ?=
 SRCS = $(wildcard src/*.c)
 OBJS = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 TARGET = $(BUILD)/sfn/core.so
+# sfn.curl: src/curl/ plus the error constructors it shares with sfn.core
+CURL_OBJS = $(patsubst src/curl/%.c,$(BUILD)/obj/curl/%.o,$(wildcard src/curl/*.c)) \
+  $(BUILD)/obj/errors.o $(BUILD)/obj/compat.o
+CURL_TARGET = $(BUILD)/sfn/curl.so
+HEADERS = $(wildcard src/*.h src/curl/*.h)
 
 BUSTED ?= /usr/bin/busted
 INSTALL_TOP ?= /usr/local
@@ -43,13 +50,17 @@ LUA_VERSION_DIR ?= $(if $(filter luajit lua5.1,$(LUA)),5.1,5.4)
 
 .PHONY: all build deps demo test test-one valgrind asan install clean
 
-all build: $(TARGET)
+all build: $(TARGET) $(CURL_TARGET)
 
 $(TARGET): $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAG) $(SANFLAGS) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
+$(CURL_TARGET): $(CURL_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) $(SANFLAGS) $(LDFLAGS) -o $@ $(CURL_OBJS) $(CURL_LIBS)
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -66,7 +77,7 @@ SPEC_ENV = env -u AWS_PROFILE -u AWS_REGION -u AWS_DEFAULT_REGION \
   NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
 # Specs for one interpreter against its own build.
-test-one: $(TARGET)
+test-one: $(TARGET) $(CURL_TARGET)
 	$(SPEC_ENV) SFN_CPATH='$(BUILD)/?.so' $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 test:
@@ -75,7 +86,7 @@ test:
 	$(MAKE) LUA=lua5.1 test-one
 
 # The lua5.4 specs under valgrind; fails on any definite or indirect leak.
-valgrind: $(TARGET)
+valgrind: $(TARGET) $(CURL_TARGET)
 	$(SPEC_ENV) SFN_CPATH='$(BUILD)/?.so' SFN_UNDER_VALGRIND=1 valgrind --error-exitcode=99 \
 	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --show-leak-kinds=definite,indirect --track-fds=no --quiet \
@@ -85,7 +96,7 @@ valgrind: $(TARGET)
 asan:
 	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \
 	  SANFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-	  build/asan/sfn/core.so
+	  build/asan/sfn/core.so build/asan/sfn/curl.so
 	$(SPEC_ENV) SFN_CPATH='build/asan/?.so' ASAN_OPTIONS=detect_leaks=0 \
 	  LD_PRELOAD="$$(clang -print-file-name=libclang_rt.asan-x86_64.so)" \
 	  $(LUA) $(BUSTED) $(BUSTED_ARGS)
@@ -98,7 +109,7 @@ deps:
 # asks AWS; otherwise it lists from the bundled local stand-in.
 ARN ?=
 DEMO_ARN ?= arn:aws:states:us-east-1:123456789012:execution:demo:runs-25
-demo: $(TARGET)
+demo: $(TARGET) $(CURL_TARGET)
 	@if [ -n "$(ARN)" ]; then \
 	  LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;' \
 	    $(LUA) bin/sfn-map-runs '$(ARN)' $(DEMO_ARGS); \
@@ -116,9 +127,10 @@ demo: $(TARGET)
 	      --endpoint http://127.0.0.1:$$(cat $$dir/port) --output table $(DEMO_ARGS); \
 	fi
 
-install: $(TARGET)
+install: $(TARGET) $(CURL_TARGET)
 	install -d $(DESTDIR)$(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)/sfn
 	install -m 0755 $(TARGET) $(DESTDIR)$(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)/sfn/core.so
+	install -m 0755 $(CURL_TARGET) $(DESTDIR)$(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)/sfn/curl.so
 	cd lua && find . -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(INSTALL_TOP)/share/lua/$(LUA_VERSION_DIR)/{} \;
 	install -d $(DESTDIR)$(INSTALL_TOP)/bin
 	install -m 0755 bin/sfn-map-runs $(DESTDIR)$(INSTALL_TOP)/bin/sfn-map-runs
@@ -215,7 +227,7 @@ FUZZ_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_nul
 .PHONY: fuzz fuzz-build asan-test soak
 .SECONDARY: $(FUZZ_OBJS)
 
-$(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h)
+$(FUZZ_BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c -o $@ $<
 
@@ -282,7 +294,7 @@ ASAN_TEST_ENV = \
 asan-test:
 	$(MAKE) BUILD=build/asan CC=clang OPT=-O1 \
 	  SANFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-	  build/asan/sfn/core.so
+	  build/asan/sfn/core.so build/asan/sfn/curl.so
 	@mkdir -p $(ASAN_TEST)/bin
 	@rm -f $(ASAN_TEST)/*.log.*
 	$(CC) -std=gnu99 -O2 -fPIC -shared $(addprefix -I,$(FUZZ_LUA_INC)) \
@@ -305,6 +317,6 @@ asan-test:
 
 # 20,000 calls through the stand-in in one process (spec/soak/soak.lua);
 # fails when RSS grows by more than SOAK_RSS_BOUND_KB (1024) after call 2,000.
-soak: $(TARGET)
+soak: $(TARGET) $(CURL_TARGET)
 	$(SPEC_ENV) SFN_CPATH='$(BUILD)/?.so' $(LUA) spec/soak/soak.lua
 # --- end of fuzzing and sanitizers ---

@@ -30,17 +30,24 @@ build = {
     ["sfn.core"] = {
       sources = {
         -- every src/*.c (kept in step by the spec "rockspec lists every source")
-        "src/client.c", "src/compat.c", "src/core.c", "src/errors.c", "src/fastpage.c",
-        "src/http.c", "src/pager.c", "src/process.c", "src/reply.c", "src/request.c",
-        "src/retry.c", "src/sigv4.c", "src/stsxml.c", "src/token.c",
+        "src/client.c", "src/compat.c", "src/core.c", "src/curl_driver.c", "src/engine.c",
+        "src/errors.c", "src/fastpage.c", "src/pager.c", "src/process.c", "src/reply.c",
+        "src/request.c", "src/retry.c", "src/sigv4.c", "src/stsxml.c", "src/token.c",
       },
-      incdirs = {
-        "$(CURL_INCDIR)", "$(CJSON_INCDIR)/cjson", "$(OPENSSL_INCDIR)", "$(EXPAT_INCDIR)",
+      incdirs = { "$(CJSON_INCDIR)/cjson", "$(OPENSSL_INCDIR)", "$(EXPAT_INCDIR)" },
+      libdirs = { "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(EXPAT_LIBDIR)" },
+      libraries = { "cjson", "crypto", "expat" },
+    },
+    -- libcurl on its own, loaded the first time a client sends through it
+    ["sfn.curl"] = {
+      sources = {
+        -- every src/curl/*.c, plus the error constructors shared with sfn.core
+        "src/curl/conn.c", "src/curl/http.c", "src/curl/module.c",
+        "src/errors.c", "src/compat.c",
       },
-      libdirs = {
-        "$(CURL_LIBDIR)", "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(EXPAT_LIBDIR)",
-      },
-      libraries = { "curl", "cjson", "crypto", "expat" },
+      incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+      libraries = { "curl", "crypto" },
     },
     sfn = "lua/sfn.lua",
     ["sfn.cli"] = "lua/sfn/cli.lua",

@@ -21,7 +21,7 @@ local function user_agent()
   if type(jit) == "table" and jit.version then
     lua = lua .. " " .. jit.version:gsub("^LuaJIT ", "luajit/")
   end
-  return ("sfn/%s %s libcurl/%s"):format(core._VERSION, lua, core.curl_version())
+  return ("sfn/%s %s"):format(core._VERSION, lua)
 end
 
 --- Makes a client. Every option is optional; see API.md for the list.

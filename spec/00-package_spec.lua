@@ -43,9 +43,30 @@ describe("package", function()
 
   it("lists every C source in the rockspec", function()
     local spec = read(rockspec_path())
-    for _, file in ipairs(lines_of("ls src/*.c")) do
+    for _, file in ipairs(lines_of("ls src/*.c src/curl/*.c")) do
       assert.truthy(spec:find('"' .. file .. '"', 1, true), file .. " is missing from the rockspec")
     end
+  end)
+
+  it("loads libcurl only when a client sends through it", function()
+    local support = require "support"
+    -- a fresh interpreter: this one has loaded sfn.curl for other specs
+    local script = [[
+      local function mapped()
+        local f = assert(io.open("/proc/self/maps"))
+        local maps = f:read("*a")
+        f:close()
+        return maps:find("libcurl", 1, true) ~= nil
+      end
+      local sfn = require "sfn"
+      sfn.new { region = "us-east-1", credentials = { access_key_id = "AKID", secret_access_key = "S" } }
+      io.write(tostring(mapped()), " ")
+      require "sfn.curl"
+      io.write(tostring(mapped()))
+    ]]
+    local out = support.capture(("LUA_PATH=%s LUA_CPATH=%s %s -e %s"):format(support.quote(support.lua_path()),
+      support.quote(support.lua_cpath()), support.quote(support.interpreter()), support.quote(script)))
+    assert.are.equal("false true", out)
   end)
 
   it("installs every Lua module with the rockspec", function()

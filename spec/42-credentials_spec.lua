@@ -4,6 +4,7 @@ local config = require "sfn.config"
 local credentials = require "sfn.credentials"
 local errors = require "sfn.errors"
 local core = require "sfn.core"
+local curl = require "sfn.curl"
 local fakes = require "fakes.fakes"
 
 local SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -14,7 +15,7 @@ local contacted = {}
 local function http(req)
   contacted[#contacted + 1] = req.url
   assert(req.url:match("^https?://127%.0%.0%.1[:/]"), "the suite tried to reach " .. req.url)
-  return core.http_request(req)
+  return curl.http_request(req)
 end
 
 local clock = { t = 1700000000 }

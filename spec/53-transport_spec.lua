@@ -3,6 +3,7 @@
 -- sans-I/O seams build_request and decode_reply on their own.
 local sfn = require "sfn"
 local core = require "sfn.core"
+local curl = require "sfn.curl"
 local standin = require "standin"
 
 local KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -11,11 +12,11 @@ local CREDENTIALS = { access_key_id = KEY, secret_access_key = SECRET }
 
 local server
 
--- A transport over core.http_request that records what it sends.
+-- A transport over curl.http_request that records what it sends.
 local function recording_transport(sent)
   return function(request)
     sent[#sent + 1] = request
-    return core.http_request {
+    return curl.http_request {
       method = request.method, url = request.url, headers = request.headers, body = request.body,
       timeout = request.timeout, connect_timeout = request.connect_timeout,
     }
@@ -107,7 +108,7 @@ describe("the sans-I/O seams", function()
       { executionArn = PREFIX .. "runs-5", maxResults = 2 })
     assert.are.equal("POST", method)
     assert.are.equal('{"executionArn":"' .. PREFIX .. 'runs-5","maxResults":2}', body)
-    local status, reply_headers, reply_body = core.http_request {
+    local status, reply_headers, reply_body = curl.http_request {
       method = method, url = url, headers = headers, body = body,
     }
     local page = core.decode_reply(status, reply_headers, reply_body)

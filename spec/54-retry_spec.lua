@@ -3,14 +3,16 @@
 -- ExpiredToken refresh, adaptive rate limiting and the log hook.
 local sfn = require "sfn"
 local core = require "sfn.core"
+local curl = require "sfn.curl"
 local standin = require "standin"
 
 local KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 local TOKEN = "FQoGZXIvYXdzEXAMPLEsessiontoken"
+local ROTATED = "AKIDROTATED" -- the key a refresh brings
 local PREFIX = "arn:aws:states:us-east-1:123456789012:execution:flow:"
 
 local function lua_transport(request)
-  return core.http_request {
+  return curl.http_request {
     method = request.method, url = request.url, headers = request.headers, body = request.body,
   }
 end
@@ -34,7 +36,9 @@ for label, transport in pairs(TRANSPORTS) do
     end
 
     setup(function()
-      server = standin.start { credentials = { KEY .. ":" .. SECRET .. ":" .. TOKEN } }
+      server = standin.start {
+        credentials = { KEY .. ":" .. SECRET .. ":" .. TOKEN, ROTATED .. ":" .. SECRET .. ":" .. TOKEN .. "2" },
+      }
     end)
     teardown(function()
       if server then
@@ -72,6 +76,7 @@ for label, transport in pairs(TRANSPORTS) do
           calls = calls + 1
           if force then
             forced = forced + 1
+            return { access_key_id = ROTATED, secret_access_key = SECRET, session_token = TOKEN .. "2" }
           end
           return { access_key_id = KEY, secret_access_key = SECRET, session_token = TOKEN }
         end,
@@ -83,6 +88,19 @@ for label, transport in pairs(TRANSPORTS) do
       local ok, err = pcall(c.list_map_runs, c, { executionArn = PREFIX .. "expired-token-forever" })
       assert.is_false(ok)
       assert.are.equal("ExpiredTokenException", err.code)
+      -- the refresh brought the rotated key once more: not sent again
+      assert.are.equal(2, forced)
+      assert.are.equal(1, err.attempts)
+    end)
+
+    it("does not resend when a refresh brings the same credentials", function()
+      local before = server:stats().requests
+      local c = client() -- static credentials
+      local ok, err = pcall(c.list_map_runs, c, { executionArn = PREFIX .. "expired-token-forever" })
+      assert.is_false(ok)
+      assert.are.equal("ExpiredTokenException", err.code)
+      assert.are.equal(1, err.attempts)
+      assert.are.equal(1, server:stats().requests - before)
     end)
 
     it("spends and refunds the retry quota", function()

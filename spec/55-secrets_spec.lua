@@ -4,6 +4,7 @@
 local sfn = require "sfn"
 local safe = require "sfn.safe"
 local core = require "sfn.core"
+local curl = require "sfn.curl"
 local standin = require "standin"
 
 local KEY = "AKIDEXAMPLE"
@@ -55,7 +56,7 @@ teardown(function()
 end)
 
 local function lua_transport(request)
-  return core.http_request {
+  return curl.http_request {
     method = request.method, url = request.url, headers = request.headers, body = request.body,
     timeout = request.timeout,
   }

@@ -2,7 +2,7 @@
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
-#include "http.h"
+#include "engine.h"
 #include "pager.h"
 #include "process.h"
 #include "reply.h"
@@ -24,9 +24,9 @@ SFN_EXPORT int luaopen_sfn_core(lua_State *L) {
   sfn_sigv4_open(L);
   sfn_request_open(L);
   sfn_reply_open(L);
-  sfn_http_open(L);
   sfn_retry_open(L);
   sfn_client_open(L);
+  sfn_engine_open(L);
   sfn_pager_open(L);
   sfn_process_open(L);
   sfn_stsxml_open(L);

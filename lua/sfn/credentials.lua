@@ -44,7 +44,7 @@ function credentials.default_providers()
 end
 
 local function default_http(req)
-  return require("sfn.core").http_request(req)
+  return require("sfn.curl").http_request(req)
 end
 
 local function default_sleep(seconds)

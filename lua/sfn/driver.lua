@@ -1,8 +1,7 @@
 --- ListMapRuns over a transport written in Lua: a user's function, or
--- OpenResty cosockets. It composes the C core's sans-I/O seams
--- (`build_request`, `decode_reply`, the pager) so that a transport may yield,
--- which a C caller could not allow under LuaJIT. The libcurl transport does
--- not come through here.
+-- OpenResty cosockets. It runs the C engine's call (`core.call`) and pager
+-- from Lua so that a transport may yield, which a C caller could not allow
+-- under LuaJIT. The libcurl transport does not come through here.
 -- @module sfn.driver
 local core = require "sfn.core"
 local errors = require "sfn.errors"
@@ -62,88 +61,29 @@ local function sleep_for(cfg, seconds)
   return core.sleep(seconds)
 end
 
--- A transport failure as an sfn.Error: raised errors pass through, a
--- `nil, message` return or a string error becomes a TransportError.
-local function transport_error(err)
-  if core.is_error(err) then
-    return err
-  end
-  return errors.new("TransportError", "transport failed: " .. tostring(err), { retryable = true })
-end
-
-local function header(headers, name)
-  if type(headers) ~= "table" then
-    return nil
-  end
-  for k, v in pairs(headers) do
-    if type(k) == "string" and k:lower() == name then
-      return type(v) == "table" and v[1] or v
-    end
-  end
-end
-
--- One attempt: the page or the sfn.Error, and the reply's Date header.
-local function attempt_once(self, send, request_cfg, params, info)
-  local method, url, headers, body = core.build_request(request_cfg, params, info)
-  info.invocation_id = headers["amz-sdk-invocation-id"]
-  local ok, status, reply_headers, reply_body, reason = pcall(send, {
-    method = method, url = url, headers = headers, body = body,
-    connect_timeout = self.cfg.connect_timeout, timeout = self.cfg.timeout,
-    ca_file = self.cfg.ca_file,
-  })
-  if not ok then
-    return transport_error(status), nil, headers
-  end
-  if status == nil then
-    return transport_error(reply_headers), nil, headers
-  end
-  local _, outcome = pcall(core.decode_reply, status, reply_headers, reply_body, reason)
-  return outcome, header(reply_headers, "date"), headers
-end
-
---- One page, with retries: the libcurl path's policy, run from Lua.
+--- One page: the engine's call (`core.call`), its actions carried out in
+-- Lua. Every decision is the engine's; this loop only does the I/O.
 function Driver:list_map_runs(send, params)
-  local cfg, policy = self.cfg, self.policy
-  local info = { max_attempts = cfg.max_attempts }
-  local request_cfg = { endpoint = cfg.endpoint, region = cfg.region, user_agent = self.user_agent }
-  local refreshed, force_refresh = false, false
-  local server_skew -- server clock minus ours at the last reply, for the ttl
-  local attempt = 0
+  local call = core.call(self.policy, params)
+  local credentials, cfg = self.cfg.credentials, self.cfg
+  local io = { http = send, sleep = function(seconds) return sleep_for(cfg, seconds) end }
   while true do
-    attempt = attempt + 1
-    local wait = policy:_policy_before_send()
-    if wait > 0 then
-      sleep_for(cfg, wait)
-    end
-    request_cfg.credentials = cfg.credentials(force_refresh)
-    force_refresh = false
-    info.attempt, info.time = attempt, policy:_policy_now()
-    info.ttl = server_skew and os.time() + server_skew + math.ceil(cfg.timeout) or nil
-    local started = core.monotonic()
-    local outcome, date, headers = attempt_once(self, send, request_cfg, params, info)
-    local duration = core.monotonic() - started
-    local failed = core.is_error(outcome)
-    local server_time = date and core.parse_http_date(date)
-    if server_time then
-      server_skew = server_time - os.time()
-    end
-    if failed then
-      core.redact(outcome, request_cfg.credentials)
-      outcome.attempts = attempt
+    local action, arg = call:next()
+    if action == "send" then
+      local ok, status, headers, body, reason = pcall(send, arg)
+      if ok and status ~= nil then
+        call:reply(status, headers, body, reason)
+      else
+        call:failed(not ok, ok and headers or status)
+      end
+    elseif action == "credentials" then
+      call:credentials(pcall(credentials, arg, io))
+    elseif action == "sleep" then
+      sleep_for(cfg, arg)
+    elseif action == "done" then
+      return arg
     else
-      outcome.ResponseMetadata.RetryAttempts = attempt - 1
-    end
-    local decision, delay
-    decision, delay, refreshed = policy:_policy_after(failed and outcome or nil, attempt, refreshed, date)
-    policy:_log_attempt(attempt, outcome, duration, decision, delay, headers)
-    if decision == "success" then
-      return outcome
-    elseif decision == "give_up" then
-      error(outcome, 0)
-    elseif decision == "refresh_credentials" then
-      force_refresh = true
-    elseif decision == "retry" then
-      sleep_for(cfg, delay)
+      error(arg, 0)
     end
   end
 end
@@ -167,6 +107,7 @@ function Driver:items(send, params, pagination)
   local runs, index = nil, 0
   local function next_run()
     while runs == nil or index >= #runs do
+      runs = nil -- released before the next page arrives
       local page = next_page()
       if page == nil then
         runs = nil

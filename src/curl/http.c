@@ -1,5 +1,5 @@
 /* libcurl plumbing: handle policy, reply capture, error mapping, and
- * core.http_request for the credential providers. */
+ * sfn.curl.http_request for the credential providers. */
 #include "http.h"
 
 #include <ctype.h>
@@ -9,7 +9,7 @@
 
 #include <openssl/crypto.h>
 
-#include "errors.h"
+#include "../errors.h"
 
 #define HTTP_REQUEST_MT "sfn.HttpRequest"
 #define HTTP_REQUEST_REPLY_LIMIT (1024 * 1024)
@@ -187,6 +187,11 @@ void sfn_http_push_error(lua_State *L, CURLcode rc, const sfn_transfer *t) {
   lua_remove(L, -2);
 }
 
+int sfn_http_push_oom(lua_State *L) {
+  sfn_error_push(L, "TransportError", "out of memory", 0, NULL, 0, 1);
+  return 0;
+}
+
 void sfn_http_global_init(lua_State *L) {
   static int done = 0;
   if (done) return;
@@ -337,11 +342,6 @@ static int l_http_request(lua_State *L) {
   return 3;
 }
 
-static int l_curl_version(lua_State *L) {
-  lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
-  return 1;
-}
-
 void sfn_http_open(lua_State *L) {
   luaL_newmetatable(L, HTTP_REQUEST_MT);
   lua_pushcfunction(L, http_request_gc);
@@ -349,6 +349,4 @@ void sfn_http_open(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, l_http_request);
   lua_setfield(L, -2, "http_request");
-  lua_pushcfunction(L, l_curl_version);
-  lua_setfield(L, -2, "curl_version");
 }

@@ -6,7 +6,7 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
-#include "compat.h"
+#include "../compat.h"
 
 /* One reply as it arrives. Lives inside a userdata; sfn_transfer_free is
  * idempotent. */
@@ -56,7 +56,10 @@ void sfn_http_push_error(lua_State *L, CURLcode rc, const sfn_transfer *t);
  * at require time: it costs OpenSSL's start-up). */
 void sfn_http_global_init(lua_State *L);
 
-/* Registers core.http_request and core.curl_version. */
+/* Pushes a TransportError "out of memory" (not raised); returns 0. */
+int sfn_http_push_oom(lua_State *L);
+
+/* Registers http_request on the module table at the top of the stack. */
 void sfn_http_open(lua_State *L);
 
 #endif

@@ -1,0 +1,147 @@
+/* The libcurl driver: runs the engine's actions (engine.h) from C, so that
+ * client:list_map_runs and the iterator closures stay C functions. libcurl
+ * itself lives in sfn.curl, required the first time a client sends. */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "client.h"
+#include "curl_api.h"
+#include "engine.h"
+#include "errors.h"
+
+/* Answers CREDENTIALS with the `credentials` option: a table, or what the
+ * function returns for (force_refresh). */
+static void fetch_credentials(lua_State *L, sfn_call *call, int client_idx,
+                              int call_idx) {
+  int status;
+  sfn_client_push_option(L, client_idx, "credentials");
+  if (lua_type(L, -1) != LUA_TFUNCTION) {
+    sfn_call_credentials(L, call, call_idx, 1, -1);
+    return;
+  }
+  lua_pushboolean(L, sfn_call_force_refresh(call));
+  status = lua_pcall(L, 1, 1, 0);
+  if (status == LUA_ERRMEM) lua_error(L);
+  sfn_call_credentials(L, call, call_idx, status == LUA_OK, -1);
+}
+
+static void block_for(double seconds) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)seconds;
+  ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* Waits through the `sleep` option when set, else blocks the thread. */
+static void pause_for(lua_State *L, int client_idx, double seconds) {
+  sfn_client_push_option(L, client_idx, "sleep");
+  if (lua_type(L, -1) == LUA_TFUNCTION) {
+    lua_pushnumber(L, seconds);
+    lua_call(L, 1, 0);
+    return;
+  }
+  lua_pop(L, 1);
+  block_for(seconds);
+}
+
+/* The client's connection, requiring sfn.curl on first use; pushes a
+ * non-retryable TransportError and returns NULL when it cannot. */
+static sfn_curl_conn *connection(lua_State *L, sfn_client *c) {
+  if (c->curl == NULL) {
+    const sfn_curl_api *api = NULL;
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "sfn.curl");
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+      lua_getfield(L, -1, "_api");
+      api = lua_touserdata(L, -1);
+      lua_pop(L, 1);
+    }
+    if (api == NULL || api->version != SFN_CURL_API_VERSION) {
+      lua_pushfstring(L, "the libcurl transport (sfn.curl) is unavailable: %s",
+                      lua_isstring(L, -1) ? lua_tostring(L, -1)
+                                          : "wrong version");
+      sfn_error_push(L, "TransportError", lua_tostring(L, -1), 0, NULL, 0, 1);
+      lua_replace(L, -3);
+      lua_pop(L, 1);
+      return NULL;
+    }
+    lua_pop(L, 1);
+    c->curl = api;
+  }
+  if (c->conn == NULL) {
+    sfn_curl_options options;
+    options.connect_timeout_ms = c->connect_timeout_ms;
+    options.timeout_ms = c->timeout_ms;
+    options.ca_file = c->ca_file;
+    options.reply_limit = c->reply_limit;
+    c->conn = c->curl->open(&options);
+    if (c->conn == NULL) {
+      sfn_error_push(L, "TransportError", "out of memory", 0, NULL, 0, 1);
+      return NULL;
+    }
+  }
+  return c->conn;
+}
+
+/* Answers SEND: one POST over the client's connection. */
+static void send_request(lua_State *L, sfn_call *call, sfn_client *c,
+                         int call_idx) {
+  const sfn_signed_headers *h = sfn_call_headers(call);
+  sfn_curl_conn *conn = connection(L, c);
+  sfn_curl_reply got;
+  sfn_reply reply;
+  const char *body;
+  size_t body_len;
+  if (conn == NULL) {
+    sfn_call_transport_error(L, call, call_idx);
+    return;
+  }
+  sfn_call_push_body(L, call_idx);
+  body = lua_tolstring(L, -1, &body_len);
+  if (!c->curl->post(L, conn, c->endpoint.url, h->list, h->count, body,
+                     body_len, &got)) {
+    lua_remove(L, -2);
+    sfn_call_transport_error(L, call, call_idx);
+    return;
+  }
+  lua_pop(L, 1);
+  reply.status = got.status;
+  reply.reason = got.reason;
+  reply.request_id = got.request_id;
+  reply.error_type = got.error_type;
+  reply.content_type = got.content_type;
+  reply.body = got.body != NULL ? got.body : "";
+  reply.body_len = got.body_len;
+  sfn_call_reply(L, call, call_idx, &reply, got.body, got.date);
+}
+
+void sfn_client_fetch(lua_State *L, int client_idx, int params_idx) {
+  sfn_client *c;
+  sfn_call *call;
+  int call_idx;
+  client_idx = lua_absindex(L, client_idx);
+  c = sfn_client_check(L, client_idx);
+  call = sfn_call_new(L, client_idx, params_idx);
+  call_idx = lua_gettop(L);
+  for (;;) {
+    lua_settop(L, call_idx);
+    switch (sfn_call_next(L, call, call_idx)) {
+    case SFN_ACT_CREDENTIALS:
+      fetch_credentials(L, call, client_idx, call_idx);
+      break;
+    case SFN_ACT_SLEEP:
+      pause_for(L, client_idx, sfn_call_delay(call));
+      break;
+    case SFN_ACT_SEND:
+      send_request(L, call, c, call_idx);
+      break;
+    case SFN_ACT_DONE:
+      lua_replace(L, call_idx);
+      return;
+    case SFN_ACT_FAIL:
+      sfn_error_throw(L);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/* The engine: one ListMapRuns call as a sans-I/O state machine, the same
+ * for every transport. It validates, asks for credentials, signs, decides
+ * retries (quota, rate limiter, clock skew, ttl, the one credentials
+ * refresh), redacts, counts attempts and writes the log record; a driver
+ * only carries out its actions:
+ *
+ *   CREDENTIALS  fetch credentials (refreshed when asked), hand them back
+ *   SLEEP        wait sfn_call_delay() seconds
+ *   SEND         send the request, hand back the reply or the failure
+ *   DONE / FAIL  the page / the sfn.Error is on top of the stack
+ *
+ * Drivers: the libcurl driver in C (curl_driver.c) and, through the
+ * sfn.Call methods, the Lua driver for cosockets and function transports
+ * (lua/sfn/driver.lua). */
+#ifndef SFN_ENGINE_H
+#define SFN_ENGINE_H
+
+#include "compat.h"
+#include "reply.h"
+#include "request.h"
+
+#define SFN_CALL_MT "sfn.Call"
+
+typedef enum sfn_action {
+  SFN_ACT_CREDENTIALS,
+  SFN_ACT_SLEEP,
+  SFN_ACT_SEND,
+  SFN_ACT_DONE,
+  SFN_ACT_FAIL
+} sfn_action;
+
+typedef struct sfn_call sfn_call;
+
+/* Checks the params table at params_idx (ValidationError before anything
+ * else) and pushes a new sfn.Call on the sfn.Client at client_idx. */
+sfn_call *sfn_call_new(lua_State *L, int client_idx, int params_idx);
+
+/* The next action. DONE and FAIL push the page or the error. */
+sfn_action sfn_call_next(lua_State *L, sfn_call *call, int call_idx);
+
+/* CREDENTIALS: whether a refresh is wanted. SLEEP: the seconds. */
+int sfn_call_force_refresh(const sfn_call *call);
+double sfn_call_delay(const sfn_call *call);
+
+/* SEND: the headers to send (valid until the call's next action). */
+const sfn_signed_headers *sfn_call_headers(const sfn_call *call);
+
+/* Pushes the request body (a string). */
+void sfn_call_push_body(lua_State *L, int call_idx);
+
+/* Answers CREDENTIALS: ok and the credentials table at value_idx, or not
+ * ok and the error the credentials source raised. */
+void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
+                          int value_idx);
+
+/* Answers SEND with a reply. The call takes owned_body (malloc'd, may be
+ * NULL) and frees it. date is the reply's Date header or NULL. */
+void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
+                    const sfn_reply *reply, char *owned_body,
+                    const char *date);
+
+/* Answers SEND with the transport's sfn.Error on top of the stack (popped). */
+void sfn_call_transport_error(lua_State *L, sfn_call *call, int call_idx);
+
+/* Registers the sfn.Call metatable and core.call(client, params). */
+void sfn_engine_open(lua_State *L);
+
+#endif
