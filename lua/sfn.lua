@@ -15,6 +15,10 @@ local sfn = {
 
 local Client = {}
 Client.__index = Client
+-- The methods that return iterators (sfn.safe wraps them differently).
+Client._iterators = { list_map_runs_pages = true, map_runs = true }
+-- The class, for sfn.safe: it wraps every public method it finds here.
+sfn._Client = Client
 
 local function user_agent()
   local lua = "lua/" .. (_VERSION:match("%d+%.%d+") or "?")

@@ -34,6 +34,23 @@ describe("sfn.safe", function()
     assert.are.equal("ConfigError", err.code)
   end)
 
+  it("wraps every public method of the client", function()
+    local c = client()
+    for name, method in pairs(require("sfn")._Client) do
+      if type(method) == "function" and name:sub(1, 1) ~= "_" then
+        assert.is_function(c[name], name)
+      end
+    end
+    assert.are.equal(500, c:retry_state().quota)
+    c:close()
+    local ok, err = c:list_map_runs { executionArn = PREFIX .. "runs-3" }
+    assert.is_nil(ok)
+    assert.are.equal("ConfigError", err.code) -- closed: an error value, not a raise
+    ok, err = c:retry_state()
+    assert.is_table(ok)
+    assert.is_nil(err)
+  end)
+
   it("returns the page, or nil, err", function()
     local c = client()
     local page = assert(c:list_map_runs { executionArn = PREFIX .. "runs-3" })

@@ -84,12 +84,44 @@ describe("a function transport", function()
     end
   end)
 
-  it("turns a transport failure into a TransportError", function()
-    local c = client(function() return nil, "connection reset by peer" end)
+  it("retries a transport that raised: the network may heal", function()
+    local calls = 0
+    local c = client(function() calls = calls + 1; error("connection reset by peer", 0) end,
+      { max_attempts = 3, sleep = function() end })
     local ok, err = pcall(c.list_map_runs, c, { executionArn = PREFIX .. "runs-3" })
     assert.is_false(ok)
     assert.are.equal("TransportError", err.code)
     assert.truthy(err.message:find("connection reset", 1, true))
+    assert.is_true(err.retryable)
+    assert.are.equal(3, calls)
+    assert.are.equal(3, err.attempts)
+  end)
+
+  it("does not retry a request the transport says it cannot send (nil, message)", function()
+    local calls, creds = 0, 0
+    local c = client(function() calls = calls + 1; return nil, "bad url: ftp://x" end, {
+      max_attempts = 3, sleep = function() error("no backoff expected") end,
+      credentials = function() creds = creds + 1; return CREDENTIALS end,
+    })
+    local ok, err = pcall(c.list_map_runs, c, { executionArn = PREFIX .. "runs-3" })
+    assert.is_false(ok)
+    assert.are.equal("TransportError", err.code)
+    assert.is_false(err.retryable)
+    assert.truthy(err.message:find("cannot send", 1, true))
+    assert.are.equal(1, calls)
+    assert.are.equal(1, err.attempts)
+  end)
+
+  it("validates params before credentials or I/O", function()
+    local calls, creds = 0, 0
+    local c = client(function() calls = calls + 1 end, {
+      credentials = function() creds = creds + 1; return CREDENTIALS end,
+    })
+    local ok, err = pcall(c.list_map_runs, c, { executionArn = PREFIX .. "runs-3", maxResults = 5000 })
+    assert.is_false(ok)
+    assert.are.equal("ValidationError", err.code)
+    assert.are.equal(0, calls)
+    assert.are.equal(0, creds)
   end)
 
   it("passes sfn.Errors raised by the transport through", function()

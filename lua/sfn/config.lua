@@ -4,6 +4,7 @@
 --     local cfg = require("sfn.config").resolve(opts, getenv)
 --
 -- @module sfn.config
+local core = require "sfn.core"
 local errors = require "sfn.errors"
 local profile = require "sfn.profile"
 local endpoints = require "sfn.endpoints"
@@ -15,7 +16,17 @@ local function config_error(msg)
   errors.raise("ConfigError", msg)
 end
 
-local RETRY_MODES = { standard = true, adaptive = true, legacy = true }
+local RETRY_MODES = { standard = true, adaptive = true }
+local RETRY_MODES_TEXT = '"standard" or "adaptive" (botocore\'s legacy mode is not supported)'
+
+-- Checks a number option against the C core's range for it (core.limits,
+-- the ranges' one owner); the error names where the value came from.
+local function check_range(name, v, source)
+  local limit = core.limits[name]
+  if limit and not (v >= limit.min and v <= limit.max) then
+    config_error(("%s=%s: must be %g..%g"):format(source, tostring(v), limit.min, limit.max))
+  end
+end
 
 -- option name -> checker(value) returning an error text or nil
 local function is_positive_number(v)
@@ -45,7 +56,7 @@ local OPTION_CHECKS = {
     end
   end,
   retry_mode = function(v)
-    if not RETRY_MODES[v] then return '"standard", "adaptive" or "legacy"' end
+    if not RETRY_MODES[v] then return RETRY_MODES_TEXT end
   end,
   use_fips_endpoint = function(v) if type(v) ~= "boolean" then return "a boolean" end end,
   use_dualstack_endpoint = function(v) if type(v) ~= "boolean" then return "a boolean" end end,
@@ -65,6 +76,7 @@ local function check_options(opts)
     if want then
       config_error(("sfn.new: option '%s' must be %s (got %s)"):format(k, want, type(v)))
     end
+    if type(v) == "number" then check_range(k, v, "sfn.new: option " .. k) end
   end
   return opts
 end
@@ -217,7 +229,8 @@ function config.resolve(opts, getenv, deps)
     if raw == nil then raw, src = pval("max_attempts"), "max_attempts in profile '" .. profile_name .. "'" end
     if raw ~= nil then
       local n = tonumber(raw:match("^%s*(%d+)%s*$"))
-      if not n or n < 1 then config_error(src .. " must be an integer >= 1") end
+      if not n then config_error(src .. " must be an integer >= 1") end
+      check_range("max_attempts", n, src)
       max_attempts = n
     else
       max_attempts = 3
@@ -229,7 +242,7 @@ function config.resolve(opts, getenv, deps)
     local raw, src = env("AWS_RETRY_MODE"), "AWS_RETRY_MODE"
     if raw == nil then raw, src = pval("retry_mode"), "retry_mode in profile '" .. profile_name .. "'" end
     if raw ~= nil and not RETRY_MODES[raw] then
-      config_error(src .. ' must be "standard", "adaptive" or "legacy"')
+      config_error(src .. "=" .. raw .. ": must be " .. RETRY_MODES_TEXT)
     end
     retry_mode = raw or "standard"
   end

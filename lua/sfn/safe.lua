@@ -11,7 +11,9 @@ local sfn = require "sfn"
 
 local safe = {}
 for name, value in pairs(sfn) do
-  safe[name] = value
+  if name:sub(1, 1) ~= "_" or name == "_VERSION" then
+    safe[name] = value
+  end
 end
 
 local SafeClient = {}
@@ -44,18 +46,6 @@ end
 --- @see sfn.iso8601
 function safe.iso8601(t)
   return protect(sfn.iso8601, t)
-end
-
-function SafeClient:list_map_runs(params)
-  return protect(self.client.list_map_runs, self.client, params)
-end
-
-function SafeClient:all_map_runs(params, pagination)
-  return protect(self.client.all_map_runs, self.client, params, pagination)
-end
-
-function SafeClient:close()
-  return protect(self.client.close, self.client)
 end
 
 -- The state of a safe iterator: the pager's fields plus `error`.
@@ -96,11 +86,17 @@ local function safe_iterator(factory)
   end
 end
 
-SafeClient.list_map_runs_pages = safe_iterator(function(client, ...)
-  return client:list_map_runs_pages(...)
-end)
-SafeClient.map_runs = safe_iterator(function(client, ...)
-  return client:map_runs(...)
-end)
+-- Every public method of sfn's client, wrapped by construction.
+for name, method in pairs(sfn._Client) do
+  if type(method) == "function" and name:sub(1, 1) ~= "_" then
+    if sfn._Client._iterators[name] then
+      SafeClient[name] = safe_iterator(method)
+    else
+      SafeClient[name] = function(self, ...)
+        return protect(method, self.client, ...)
+      end
+    end
+  end
+end
 
 return safe
