@@ -1,8 +1,7 @@
 /* The retry policy, one for every transport: standard mode's retry quota,
  * adaptive mode's client-side rate limiter (CUBIC, as the AWS SDKs do),
  * clock-skew correction and the one credentials refresh on ExpiredToken.
- * The libcurl loop calls it from C; the Lua driver through sfn.Client
- * methods. */
+ * The engine (engine.c) consults it for every transport. */
 #ifndef SFN_RETRY_H
 #define SFN_RETRY_H
 
