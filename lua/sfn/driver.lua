@@ -71,6 +71,41 @@ local function transport_error(err)
   return errors.new("TransportError", "transport failed: " .. tostring(err), { retryable = true })
 end
 
+-- The call's I/O for the credential providers: their requests
+-- (`{ method=, url=, headers=, body=, timeout=, connect_timeout=, ca_file= }`,
+-- as `core.http_request` takes them) over this call's send function, with
+-- its failures raised as sfn.Errors and reply header names lower-cased; and
+-- the driver's sleep.
+local function credentials_io(cfg, send)
+  local function http(req)
+    local ok, status, headers, body = pcall(send, {
+      method = req.method or "GET", url = req.url, headers = req.headers or {}, body = req.body or "",
+      connect_timeout = req.connect_timeout or cfg.connect_timeout, timeout = req.timeout or cfg.timeout,
+      ca_file = req.ca_file,
+    })
+    if not ok then
+      error(transport_error(status), 0)
+    elseif status == nil then
+      error(transport_error(headers), 0)
+    end
+    local lower = {}
+    if type(headers) == "table" then
+      for k, v in pairs(headers) do
+        if type(k) == "string" then
+          lower[k:lower()] = type(v) == "table" and table.concat(v, ", ") or v
+        end
+      end
+    end
+    return status, lower, body or ""
+  end
+  return {
+    http = http,
+    sleep = function(seconds)
+      return sleep_for(cfg, seconds)
+    end,
+  }
+end
+
 local function header(headers, name)
   if type(headers) ~= "table" then
     return nil
@@ -109,13 +144,14 @@ function Driver:list_map_runs(send, params)
   local refreshed, force_refresh = false, false
   local server_skew -- server clock minus ours at the last reply, for the ttl
   local attempt = 0
+  local io = credentials_io(cfg, send)
   while true do
     attempt = attempt + 1
     local wait = policy:_policy_before_send()
     if wait > 0 then
       sleep_for(cfg, wait)
     end
-    request_cfg.credentials = cfg.credentials(force_refresh)
+    request_cfg.credentials = cfg.credentials(force_refresh, io)
     force_refresh = false
     info.attempt, info.time = attempt, policy:_policy_now()
     info.ttl = server_skew and os.time() + server_skew + math.ceil(cfg.timeout) or nil
