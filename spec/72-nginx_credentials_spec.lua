@@ -30,7 +30,8 @@ local function alive(pid)
 end
 
 local function free_port()
-  local out = capture([[python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])']])
+  local out = capture("python3 -c 'import socket; s=socket.socket(); "
+    .. [[s.bind(("127.0.0.1",0)); print(s.getsockname()[1])']])
   return assert(tonumber(out:match("%d+")), "no free port: " .. out)
 end
 

@@ -1,6 +1,7 @@
 -- The handler spec/72-nginx_credentials_spec.lua drives: one list_map_runs
 -- call per request, on a client made for the request (the OpenResty habit)
 -- or on one client per worker. Answers one line: "ok PID" or "error PID MSG".
+-- luacheck: globals ngx
 local sfn = require "sfn"
 
 local handler = {}
