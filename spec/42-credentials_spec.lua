@@ -329,6 +329,12 @@ describe("credentials", function()
       end
       assert.equal("x\n", fakes.read(marker))
     end)
+    it("shared_dict: a string, ignored outside OpenResty; another type is a ConfigError", function()
+      assert.equal("function", type(resolve({ shared_dict = "sfn_credentials" }).credentials))
+      for _, bad in ipairs { 5, "", true, {} } do
+        assert.equal("ConfigError", err_of(resolve, { shared_dict = bad }).code)
+      end
+    end)
     it("explicit credentials functions are not shared", function()
       local n = 0
       local function f()

@@ -217,6 +217,19 @@ describe("credentials under OpenResty", function()
     assert.is_true(ms < 1500, ("took %.0f ms"):format(ms))
   end)
 
+  it("a failing fetch fails every waiter with its error, once", function()
+    if skip then return end
+    fake = fakes.start("container", { "--delay", DELAY, "--fail", "1000" })
+    start(container_env())
+    local _, out = burst("/call?client=new", BURST)
+    local failed = 0
+    for line in out:gmatch("[^\n]+") do
+      if line:match("^error %d+ .*CredentialsError.*failed after 3 attempts") then failed = failed + 1 end
+    end
+    assert.equal(BURST, failed, out)
+    assert.equal(3, #fake.requests()) -- one fetch: its 3 attempts
+  end)
+
   it("a burst on one client whose credentials are due for refresh refreshes once", function()
     if skip then return end
     -- the first credentials expire in 5 minutes: inside the mandatory window

@@ -341,6 +341,10 @@ end
 -- credentials). A caller that cannot yield fetches itself.
 local function fetch_once(entry, kind, io, log)
   local flight = entry.flight
+  -- a flight whose request was killed mid-fetch never lands: forget it
+  if flight and flight.deadline < entry.ctx.now() then
+    entry.flight, flight = nil, nil
+  end
   if flight then
     if kind == "advisory" then return end
     if can_wait(io) then
@@ -350,10 +354,11 @@ local function fetch_once(entry, kind, io, log)
         if flight.ok then return end
         error(flight.err, 0)
       end
+      if entry.flight == flight then entry.flight = nil end
       util.fail("waiting for another request's credentials fetch failed: " .. tostring(ok or werr))
     end
   end
-  flight = { waiters = 0 }
+  flight = { waiters = 0, deadline = entry.ctx.now() + credentials.WAIT_TIMEOUT }
   if can_wait(io) then
     flight.sema = require("ngx.semaphore").new()
   end
