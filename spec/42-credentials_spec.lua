@@ -20,8 +20,9 @@ end
 
 local clock = { t = 1700000000 }
 local function now() return clock.t end
+local function nosleep() end
 local function deps(extra)
-  local d = { now = now, sleep = function() end, http = http }
+  local d = { now = now, sleep = nosleep, http = http }
   for k, v in pairs(extra or {}) do d[k] = v end
   return d
 end
@@ -223,12 +224,28 @@ describe("credentials", function()
       clock.t = clock.t + 3600 - 9 * 60
       assert.equal("CredentialsError", err_of(get).code)
     end)
-    it("mandatory: refreshed credentials that are still expiring raise", function()
-      local p = counting { temp("A", clock.t + 3600), temp("B", clock.t + 3600) }
+    it("mandatory: refreshed credentials with 6 minutes left are taken (botocore)", function()
+      local p, calls = counting { temp("A", clock.t + 3600), temp("B", clock.t + 3600 + 5 * 60) }
       local get = resolve({}, {}, { providers = { p } }).credentials
       get()
       clock.t = clock.t + 3600 - 60
-      assert.equal("CredentialsError", err_of(get).code)
+      assert.equal("B", get().access_key_id)
+      assert.equal(2, calls())
+    end)
+    it("mandatory: refreshed credentials that have already expired raise", function()
+      local p = counting { temp("A", clock.t + 3600), temp("B", clock.t + 3600 - 120) }
+      local get = resolve({}, {}, { providers = { p } }).credentials
+      get()
+      clock.t = clock.t + 3600 - 60
+      local e = err_of(get)
+      assert.equal("CredentialsError", e.code)
+      assert.truthy(e.message:find("still expired", 1, true))
+    end)
+    it("force_refresh: refreshed credentials that have already expired raise", function()
+      local p = counting { temp("A", clock.t + 3600), temp("B", clock.t - 1) }
+      local get = resolve({}, {}, { providers = { p } }).credentials
+      get()
+      assert.equal("CredentialsError", err_of(get, true).code)
     end)
     it("force_refresh forces one refresh", function()
       local p, calls = counting { temp("A", clock.t + 3600), temp("B", clock.t + 3600) }
@@ -255,6 +272,128 @@ describe("credentials", function()
       assert.equal("F1", get().access_key_id)
       clock.t = clock.t + 3000
       assert.equal("F2", get().access_key_id)
+    end)
+  end)
+
+  describe("per-process cache", function()
+    local function counting_provider()
+      local n = 0
+      return {
+        name = "counting",
+        load = function(ctx)
+          n = n + 1
+          return { access_key_id = "K-" .. ctx.profile_name .. "-" .. n, secret_access_key = SECRET,
+                   expiration = clock.t + 3600 }
+        end,
+      }, function() return n end
+    end
+
+    it("clients with the same configuration share one fetch", function()
+      local p, calls = counting_provider()
+      local providers = { p }
+      local a = resolve({}, {}, { providers = providers }).credentials
+      local b = resolve({}, {}, { providers = providers }).credentials
+      assert.are_not.equal(a, b)
+      assert.equal("K-default-1", a().access_key_id)
+      assert.equal("K-default-1", b().access_key_id)
+      assert.equal(1, calls())
+      -- a refresh made through one client serves the other
+      assert.equal("K-default-2", b(true).access_key_id)
+      assert.equal("K-default-2", a().access_key_id)
+      assert.equal(2, calls())
+    end)
+    it("another profile, environment or region is another entry", function()
+      write_config("[default]\n[profile other]\n")
+      local p, calls = counting_provider()
+      local providers = { p }
+      local function key(opts, t) return resolve(opts, t, { providers = providers }).credentials().access_key_id end
+      assert.equal("K-default-1", key({}, {}))
+      assert.equal("K-other-2", key({ profile = "other" }, {}))
+      assert.equal("K-other-3", key({}, { AWS_PROFILE = "other" }))
+      assert.equal("K-default-4", key({}, { AWS_ROLE_ARN = "arn:aws:iam::1:role/x" }))
+      assert.equal("K-default-5", key({ region = "eu-west-1" }, {}))
+      assert.equal(5, calls())
+      -- and each again: all cached
+      resolve({ profile = "other" }, {}, { providers = providers }).credentials()
+      resolve({}, {}, { providers = providers }).credentials()
+      assert.equal(5, calls())
+    end)
+    it("the real chain: a second client reads no file and runs no process", function()
+      local marker = home .. "/ran"
+      write_config("[default]\ncredential_process = " .. script("p.sh", "echo x >> '" .. marker .. "'\n"
+        .. [[echo '{"Version":1,"AccessKeyId":"AKP","SecretAccessKey":"s3cr3t-value",]]
+        .. [["Expiration":"2099-01-01T00:00:00Z"}']])
+        .. "\n")
+      local d = { now = now, sleep = function() end }
+      for _ = 1, 3 do
+        assert.equal("AKP", config.resolve({}, env(), d).credentials().access_key_id)
+      end
+      assert.equal("x\n", fakes.read(marker))
+    end)
+    it("shared_dict: a string, ignored outside OpenResty; another type is a ConfigError", function()
+      assert.equal("function", type(resolve({ shared_dict = "sfn_credentials" }).credentials))
+      for _, bad in ipairs { 5, "", true, {} } do
+        assert.equal("ConfigError", err_of(resolve, { shared_dict = bad }).code)
+      end
+    end)
+    it("explicit credentials functions are not shared", function()
+      local n = 0
+      local function f()
+        n = n + 1
+        return { access_key_id = "F" .. n, secret_access_key = SECRET }
+      end
+      assert.equal("F1", resolve({ credentials = f }).credentials().access_key_id)
+      assert.equal("F2", resolve({ credentials = f }).credentials().access_key_id)
+    end)
+  end)
+
+  describe("the call's I/O", function()
+    local server
+    before_each(function() server = fakes.start("container", { "--fail", "1" }) end)
+    after_each(function() server.stop() end)
+    local function no_seams() return { now = now } end
+
+    it("providers use io.http and io.sleep when the call brings them", function()
+      local get = config.resolve({}, env { AWS_CONTAINER_CREDENTIALS_FULL_URI = server.url .. "/c" }, no_seams())
+        .credentials
+      local seen, slept = {}, {}
+      local io = {
+        http = function(req)
+          seen[#seen + 1] = req.method .. " " .. req.url
+          return curl.http_request(req)
+        end,
+        sleep = function(s) slept[#slept + 1] = s end,
+      }
+      assert.equal("ASIAFAKEROLEKEY", get(false, io).access_key_id)
+      assert.same({ "GET " .. server.url .. "/c", "GET " .. server.url .. "/c" }, seen)
+      assert.same({ 1 }, slept)
+    end)
+    it("the Lua driver passes its send function and sleep", function()
+      local driver = require "sfn.driver"
+      local cfg = config.resolve({ endpoint = "http://127.0.0.1:9", max_attempts = 1,
+        sleep = function() end },
+        env { AWS_CONTAINER_CREDENTIALS_FULL_URI = server.url .. "/c" }, no_seams())
+      local policy = core.new_client {
+        endpoint = cfg.endpoint, region = cfg.region, credentials = cfg.credentials, max_attempts = 1,
+        connect_timeout = 1, timeout = 5, user_agent = "spec", sleep = cfg.sleep, retry_mode = "standard",
+      }
+      local sent = {}
+      local function send(req)
+        sent[#sent + 1] = req.url
+        if req.url:find(server.url, 1, true) == 1 then
+          -- the provider's request, in the transport's shape
+          assert.equal("string", type(req.body))
+          assert.equal("number", type(req.timeout))
+          local status, headers, body = curl.http_request(req)
+          return status, headers, body, "OK"
+        end
+        assert.truthy(req.headers.Authorization or req.headers.authorization)
+        return 200, { ["Content-Type"] = "application/x-amz-json-1.0" }, '{"mapRuns":[]}', "OK"
+      end
+      local d = driver.new(cfg, "spec", policy)
+      local page = d:list_map_runs(send, { executionArn = "arn:aws:states:us-east-1:123456789012:execution:f:e" })
+      assert.same({}, page.mapRuns)
+      assert.same({ server.url .. "/c", server.url .. "/c", "http://127.0.0.1:9/" }, sent)
     end)
   end)
 

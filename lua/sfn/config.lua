@@ -62,6 +62,7 @@ local OPTION_CHECKS = {
   use_dualstack_endpoint = function(v) if type(v) ~= "boolean" then return "a boolean" end end,
   log = function(v) if type(v) ~= "function" then return "a function" end end,
   sleep = function(v) if type(v) ~= "function" then return "a function" end end,
+  shared_dict = function(v) if type(v) ~= "string" or v == "" then return "a non-empty string" end end,
 }
 
 local function check_options(opts)
@@ -252,7 +253,20 @@ function config.resolve(opts, getenv, deps)
   cfg.timeout = opts.timeout or 60
   cfg.ca_file = opts.ca_file or env("AWS_CA_BUNDLE") or pval("ca_bundle")
 
-  -- credentials (resolved lazily, cached per client)
+  -- the shared dict only means something under OpenResty; there it must exist
+  local shared_dict = opts.shared_dict
+  if shared_dict ~= nil then
+    local ngx = rawget(_G, "ngx")
+    if type(ngx) == "table" and type(ngx.shared) == "table" then
+      if ngx.shared[shared_dict] == nil then
+        config_error(("option 'shared_dict': no lua_shared_dict named '%s'"):format(shared_dict))
+      end
+    else
+      shared_dict = nil
+    end
+  end
+
+  -- credentials (resolved lazily, cached per process: see sfn.credentials)
   cfg.credentials = credentials.new {
     explicit = opts.credentials,
     getenv = getenv,
@@ -263,6 +277,7 @@ function config.resolve(opts, getenv, deps)
     use_fips = use_fips,
     use_dual_stack = use_dual,
     ca_file = cfg.ca_file,
+    shared_dict = shared_dict,
     log = opts.log,
     now = deps.now,
     sleep = deps.sleep,

@@ -61,12 +61,56 @@ local function sleep_for(cfg, seconds)
   return core.sleep(seconds)
 end
 
+-- A transport failure as an sfn.Error: raised errors pass through, a
+-- `nil, message` return or a string error becomes a TransportError.
+local function transport_error(err)
+  if core.is_error(err) then
+    return err
+  end
+  return errors.new("TransportError", "transport failed: " .. tostring(err), { retryable = true })
+end
+
+-- The call's I/O for the credential providers: their requests
+-- (`{ method=, url=, headers=, body=, timeout=, connect_timeout=, ca_file= }`,
+-- as `core.http_request` takes them) over this call's send function, with
+-- its failures raised as sfn.Errors and reply header names lower-cased; and
+-- the driver's sleep.
+local function credentials_io(cfg, send)
+  local function http(req)
+    local ok, status, headers, body = pcall(send, {
+      method = req.method or "GET", url = req.url, headers = req.headers or {}, body = req.body or "",
+      connect_timeout = req.connect_timeout or cfg.connect_timeout, timeout = req.timeout or cfg.timeout,
+      ca_file = req.ca_file,
+    })
+    if not ok then
+      error(transport_error(status), 0)
+    elseif status == nil then
+      error(transport_error(headers), 0)
+    end
+    local lower = {}
+    if type(headers) == "table" then
+      for k, v in pairs(headers) do
+        if type(k) == "string" then
+          lower[k:lower()] = type(v) == "table" and table.concat(v, ", ") or v
+        end
+      end
+    end
+    return status, lower, body or ""
+  end
+  return {
+    http = http,
+    sleep = function(seconds)
+      return sleep_for(cfg, seconds)
+    end,
+  }
+end
+
 --- One page: the engine's call (`core.call`), its actions carried out in
 -- Lua. Every decision is the engine's; this loop only does the I/O.
 function Driver:list_map_runs(send, params)
   local call = core.call(self.policy, params)
   local credentials, cfg = self.cfg.credentials, self.cfg
-  local io = { http = send, sleep = function(seconds) return sleep_for(cfg, seconds) end }
+  local io = credentials_io(cfg, send)
   while true do
     local action, arg = call:next()
     if action == "send" then

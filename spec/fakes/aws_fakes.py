@@ -14,7 +14,10 @@ KIND is one of:
              --key ID --secret SECRET; --xml answers XML even when JSON is
              asked for; --error CODE answers an ErrorResponse.
 Common: --expiration ISO8601 for the credentials handed out, --akid/--sak/
---token for their values. Binds 127.0.0.1 on an ephemeral port, writes the
+--token for their values; --delay S stalls every answer S seconds (the
+server is threaded: concurrent requests stall together); --short-first S
+hands out credentials expiring S seconds from now on the first credentials
+answer (later ones get --expiration). Binds 127.0.0.1 on an ephemeral port, writes the
 port to PORT_FILE, and appends one JSON line per request to LOG_FILE.
 Stop it by PID (SIGTERM).
 """
@@ -23,6 +26,7 @@ import hashlib
 import hmac
 import json
 import sys
+import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,10 +53,12 @@ TOKEN = OPTS.get("token", "fake-role-session-token")
 IMDS_TOKEN = "imds-token-123"
 ROLE = "test-role"
 STATE = {"count": 0}
+LOCK = threading.Lock()
+LOG_LOCK = threading.Lock()
 
 
 def log(entry):
-    with open(LOG_FILE, "a") as f:
+    with LOG_LOCK, open(LOG_FILE, "a") as f:
         f.write(json.dumps(entry) + "\n")
 
 
@@ -122,15 +128,24 @@ class Handler(BaseHTTPRequestHandler):
         return {k.lower(): v for k, v in self.headers.items()}
 
     def record(self, body=b""):
-        STATE["count"] += 1
-        log({"n": STATE["count"], "method": self.command, "path": self.path,
+        with LOCK:
+            STATE["count"] += 1
+            n = STATE["count"]
+        log({"n": n, "t": time.time(), "method": self.command, "path": self.path,
              "headers": self.headers_lower(),
              "body": body.decode("utf-8", "replace")})
 
     def creds(self):
+        expiration = EXPIRATION
+        with LOCK:
+            STATE["creds"] = STATE.get("creds", 0) + 1
+            first = STATE["creds"] == 1
+        if first and "short-first" in OPTS:
+            expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+                time.time() + float(OPTS["short-first"])))
         return {"Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": AKID,
                 "SecretAccessKey": SAK, "Token": TOKEN,
-                "Expiration": EXPIRATION, "LastUpdated": "2020-01-01T00:00:00Z"}
+                "Expiration": expiration, "LastUpdated": "2020-01-01T00:00:00Z"}
 
     # ---- IMDS ----
     def imds(self, body):
@@ -228,6 +243,8 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         body = self.read_body()
         self.record(body)
+        if "delay" in OPTS:
+            time.sleep(float(OPTS["delay"]))
         getattr(self, KIND)(body)
 
     do_GET = do_PUT = do_POST = handle_any

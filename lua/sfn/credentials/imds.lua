@@ -25,7 +25,13 @@ M.ROLE_PATH = "/latest/meta-data/iam/security-credentials/"
 local function unreachable(err)
   if not errors.is_error(err) then return true end
   if err.code == "TimeoutError" then
-    return not tostring(err.message):find("Operation timed out", 1, true)
+    local msg = tostring(err.message)
+    -- libcurl says "Operation timed out" after connecting; the cosocket
+    -- transport names the step ("connecting to ...") that ran out of time
+    if msg:find("timed out: ngx:", 1, true) then
+      return msg:find("connecting", 1, true) ~= nil
+    end
+    return not msg:find("Operation timed out", 1, true)
   end
   return err.code == "TransportError"
 end
