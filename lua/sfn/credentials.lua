@@ -59,10 +59,7 @@ local function default_http(req)
 end
 
 local function default_sleep(seconds)
-  local core = require "sfn.core"
-  if core.sleep then return core.sleep(seconds) end
-  local deadline = os.clock() + seconds
-  repeat until os.clock() >= deadline
+  return require("sfn.core").sleep(seconds)
 end
 
 -- Explicit credentials: a table (validated now) or a function (called on
