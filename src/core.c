@@ -2,6 +2,7 @@
 #include "client.h"
 #include "compat.h"
 #include "errors.h"
+#include "files.h"
 #include "http.h"
 #include "pager.h"
 #include "process.h"
@@ -30,5 +31,6 @@ SFN_EXPORT int luaopen_sfn_core(lua_State *L) {
   sfn_pager_open(L);
   sfn_process_open(L);
   sfn_stsxml_open(L);
+  sfn_files_open(L);
   return 1;
 }
