@@ -31,7 +31,7 @@ build = {
       sources = {
         -- every src/*.c (kept in step by the spec "rockspec lists every source")
         "src/client.c", "src/compat.c", "src/core.c", "src/errors.c", "src/fastpage.c",
-        "src/http.c", "src/pager.c", "src/process.c", "src/reply.c", "src/request.c",
+        "src/files.c", "src/http.c", "src/pager.c", "src/process.c", "src/reply.c", "src/request.c",
         "src/retry.c", "src/sigv4.c", "src/stsxml.c", "src/token.c",
       },
       incdirs = {
@@ -63,6 +63,7 @@ build = {
     ["sfn.ngx_transport"] = "lua/sfn/ngx_transport.lua",
     ["sfn.profile"] = "lua/sfn/profile.lua",
     ["sfn.safe"] = "lua/sfn/safe.lua",
+    ["sfn.time"] = "lua/sfn/time.lua",
   },
   install = {
     bin = { ["sfn-map-runs"] = "bin/sfn-map-runs" },
