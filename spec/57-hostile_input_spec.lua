@@ -224,8 +224,9 @@ describe("hostile input", function()
       { "a 4 MB nested block line", { "[default]", "s3 =", "  x" .. (" "):rep(MB4) .. "= y", "region = eu-west-3" } },
       { "a 4 MB section name", { "[profile " .. ("p"):rep(MB4) .. "]", "region = x", "[default]",
         "region = eu-west-3" } },
-      { "a 4 MB quoted section name", { '[profile "' .. ("\\\\a"):rep(math.floor(MB4 / 3)) .. '"]', "region = x", "[default]",
-        "region = eu-west-3" } },
+      { "a 4 MB quoted section name",
+        { '[profile "' .. ("\\\\a"):rep(math.floor(MB4 / 3)) .. '"]', "region = x",
+          "[default]", "region = eu-west-3" } },
       { "a 4 MB comment line", { "[default]", "#" .. (" "):rep(MB4) .. "x", "region = eu-west-3" } },
     }
     for _, c in ipairs(ok_cases) do
