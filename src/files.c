@@ -149,7 +149,10 @@ static int l_read_file(lua_State *L) {
     close_handle(h);
     return fail(L, "unreadable", "cannot read %s: %s", shown, strerror(err));
   }
-  if (!S_ISREG(st.st_mode)) return refuse_type(L, shown, st.st_mode);
+  if (!S_ISREG(st.st_mode)) { /* swapped for something else since the stat */
+    close_handle(h);
+    return refuse_type(L, shown, st.st_mode);
+  }
 
   /* 4. read up to cap + 1 bytes: one more than the cap tells "too large" */
   luaL_buffinit(L, &b);
