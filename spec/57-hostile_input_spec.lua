@@ -191,6 +191,29 @@ describe("hostile input", function()
       end
     end
 
+    for _, f in ipairs { files[1], files[2], files[3] } do
+      it(("%s as AWS_CA_BUNDLE (libcurl opens it): sfn.new raises a ConfigError"):format(f[1]), function()
+        local path = f[2]()
+        expect(child(NEW_CLIENT, { AWS_CA_BUNDLE = path }), "ConfigError", path, "CA bundle")
+      end)
+      it(("%s as the ca_file option: sfn.new raises a ConfigError"):format(f[1]), function()
+        local path = f[2]()
+        expect(child([[ return require("sfn").new { region = "us-east-1", ca_file = os.getenv("CA") }.region ]],
+          { CA = path }), "ConfigError", path, "CA bundle")
+      end)
+    end
+    it("core.file_type tells what a path is without opening it", function()
+      assert.equal("fifo", core.file_type(mkfifo(dir .. "/fifo")))
+      assert.equal("character device", core.file_type("/dev/zero"))
+      assert.equal("directory", core.file_type(dir))
+      support.write_file(dir .. "/f", "x")
+      assert.equal("file", core.file_type(dir .. "/f"))
+      local t, msg, kind = core.file_type(dir .. "/nope")
+      assert.is_nil(t)
+      assert.equal("missing", kind)
+      assert.truthy(msg:find(dir .. "/nope", 1, true))
+    end)
+
     it("a missing file still means no profiles", function()
       expect(child(NEW_CLIENT, {}), "OK", "us-east-1")
     end)

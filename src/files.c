@@ -182,6 +182,41 @@ static int l_read_file(lua_State *L) {
   return 1;
 }
 
+/** What a path is, without opening it (stat follows symlinks): for paths
+ * another library opens (libcurl's CA bundle), to refuse a FIFO or device
+ * before it is handed over.
+ * @function file_type
+ * @tparam string path
+ * @treturn[1] string "file", "directory", "fifo", "character device",
+ *   "block device", "socket" or "other"
+ * @treturn[2] nil
+ * @treturn[2] string a message naming the path
+ * @treturn[2] string "missing" or "unreadable"
+ * @raise ValidationError on a bad path */
+static int l_file_type(lua_State *L) {
+  size_t len;
+  const char *path;
+  char shown[SHOWN_PATH + 4];
+  struct stat st;
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return sfn_error_raisef(L, "ValidationError", "file_type: path must be a string");
+  path = lua_tolstring(L, 1, &len);
+  if (len == 0 || strlen(path) != len)
+    return sfn_error_raisef(L, "ValidationError", "file_type: path must be non-empty and hold no NUL byte");
+  if (stat(path, &st) != 0) {
+    shown_path(shown, sizeof shown, path, len);
+    return open_failed(L, shown, errno);
+  }
+  if (S_ISREG(st.st_mode)) lua_pushliteral(L, "file");
+  else if (S_ISDIR(st.st_mode)) lua_pushliteral(L, "directory");
+  else if (S_ISFIFO(st.st_mode)) lua_pushliteral(L, "fifo");
+  else if (S_ISCHR(st.st_mode)) lua_pushliteral(L, "character device");
+  else if (S_ISBLK(st.st_mode)) lua_pushliteral(L, "block device");
+  else if (S_ISSOCK(st.st_mode)) lua_pushliteral(L, "socket");
+  else lua_pushliteral(L, "other");
+  return 1;
+}
+
 void sfn_files_open(lua_State *L) {
   luaL_newmetatable(L, FILE_MT);
   lua_pushcfunction(L, file_gc);
@@ -189,4 +224,6 @@ void sfn_files_open(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, l_read_file);
   lua_setfield(L, -2, "read_file");
+  lua_pushcfunction(L, l_file_type);
+  lua_setfield(L, -2, "file_type");
 }
