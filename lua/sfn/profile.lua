@@ -253,7 +253,7 @@ function profile.expand_path(path, getenv)
   path = table.concat(out)
   if sub(path, 1, 1) == "~" and (sub(path, 2, 2) == "/" or #path == 1) then
     local home = getenv("HOME")
-    if home and home ~= "" then path = home .. sub(path, 2) end
+    if type(home) == "string" and home ~= "" then path = home .. sub(path, 2) end
   end
   return path
 end
@@ -308,6 +308,13 @@ end
 --   credentials_profiles = {...}, services = {name = {...}},
 --   config_file = path, credentials_file = path }`
 function profile.load(getenv)
+  local raw = getenv
+  -- a caller's getenv may return anything: only strings count
+  getenv = function(k)
+    local v = raw(k)
+    if type(v) == "string" then return v end
+    return nil
+  end
   local config_file = profile.expand_path(getenv("AWS_CONFIG_FILE") or "~/.aws/config", getenv)
   local creds_file = profile.expand_path(getenv("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials", getenv)
   local out = {
