@@ -31,8 +31,9 @@ build = {
       sources = {
         -- every src/*.c (kept in step by the spec "rockspec lists every source")
         "src/client.c", "src/compat.c", "src/core.c", "src/curl_driver.c", "src/engine.c",
-        "src/errors.c", "src/fastpage.c", "src/pager.c", "src/process.c", "src/reply.c",
-        "src/request.c", "src/retry.c", "src/sigv4.c", "src/stsxml.c", "src/token.c",
+        "src/errors.c", "src/fastpage.c", "src/files.c", "src/pager.c", "src/process.c",
+        "src/reply.c", "src/request.c", "src/retry.c", "src/sigv4.c", "src/stsxml.c",
+        "src/token.c",
       },
       incdirs = { "$(CJSON_INCDIR)/cjson", "$(OPENSSL_INCDIR)", "$(EXPAT_INCDIR)" },
       libdirs = { "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(EXPAT_LIBDIR)" },
@@ -70,6 +71,7 @@ build = {
     ["sfn.ngx_transport"] = "lua/sfn/ngx_transport.lua",
     ["sfn.profile"] = "lua/sfn/profile.lua",
     ["sfn.safe"] = "lua/sfn/safe.lua",
+    ["sfn.time"] = "lua/sfn/time.lua",
   },
   install = {
     bin = { ["sfn-map-runs"] = "bin/sfn-map-runs" },

@@ -5,7 +5,6 @@
 local core = require "sfn.core"
 local config = require "sfn.config"
 local driver = require "sfn.driver"
-local errors = require "sfn.errors"
 
 local sfn = {
   _VERSION = core._VERSION,
@@ -122,17 +121,7 @@ end
 --- Formats epoch seconds as ISO 8601 UTC with milliseconds.
 -- @tparam number t seconds since the Unix epoch
 -- @treturn string e.g. "2023-11-14T22:13:20.125Z"
--- @raise ValidationError when t is not a finite number
-function sfn.iso8601(t)
-  if type(t) ~= "number" or t ~= t or t == math.huge or t == -math.huge then
-    errors.raise("ValidationError", "iso8601: expected a finite number, got " .. tostring(t))
-  end
-  local seconds = math.floor(t)
-  local millis = math.floor((t - seconds) * 1000 + 0.5)
-  if millis == 1000 then
-    seconds, millis = seconds + 1, 0
-  end
-  return os.date("!%Y-%m-%dT%H:%M:%S", seconds) .. (".%03dZ"):format(millis)
-end
+-- @raise ValidationError when t is not a number of years 0001..9999
+sfn.iso8601 = require("sfn.time").iso8601
 
 return sfn

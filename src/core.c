@@ -3,6 +3,7 @@
 #include "compat.h"
 #include "errors.h"
 #include "engine.h"
+#include "files.h"
 #include "pager.h"
 #include "process.h"
 #include "reply.h"
@@ -30,5 +31,6 @@ SFN_EXPORT int luaopen_sfn_core(lua_State *L) {
   sfn_pager_open(L);
   sfn_process_open(L);
   sfn_stsxml_open(L);
+  sfn_files_open(L);
   return 1;
 }

@@ -252,6 +252,14 @@ function config.resolve(opts, getenv, deps)
   cfg.connect_timeout = opts.connect_timeout or 10
   cfg.timeout = opts.timeout or 60
   cfg.ca_file = opts.ca_file or env("AWS_CA_BUNDLE") or pval("ca_bundle")
+  if type(cfg.ca_file) == "string" and cfg.ca_file ~= "" and not cfg.ca_file:find("\0", 1, true) then
+    -- libcurl opens it itself, blocking: refuse a FIFO, device or socket now
+    -- (a missing file or a directory is left to libcurl's own error)
+    local kind = require("sfn.core").file_type(cfg.ca_file)
+    if kind and kind ~= "file" and kind ~= "directory" then
+      config_error(("the CA bundle %s is a %s, not a regular file: refused"):format(cfg.ca_file:sub(1, 256), kind))
+    end
+  end
 
   -- the shared dict only means something under OpenResty; there it must exist
   local shared_dict = opts.shared_dict

@@ -9,6 +9,7 @@
 -- duplicate sections or keys and lines outside any section are errors.
 -- Errors name the file and line, never the line's text (it may be a secret).
 -- @module sfn.profile
+local core = require "sfn.core"
 local errors = require "sfn.errors"
 
 local profile = { _VERSION = "0.1.0" }
@@ -17,37 +18,79 @@ local function config_error(msg)
   errors.raise("ConfigError", msg)
 end
 
+local byte, find, sub = string.byte, string.find, string.sub
+
+-- Every scan below is linear in its input: no Lua pattern that can
+-- backtrack over an unbounded run (`^%s*(.-)%s*$`, `(.-)%s*=`, `%s+$`)
+-- touches text from a file.
+
+-- Lua's %s: space, \t, \n, \v, \f, \r.
+local function is_space(c)
+  return c == 32 or (c ~= nil and c >= 9 and c <= 13)
+end
+
+-- The index of the last non-space byte at or before j (0 when none).
+local function last_nonspace(s, j)
+  while j > 0 and is_space(byte(s, j)) do j = j - 1 end
+  return j
+end
+
+-- s without leading and trailing whitespace.
+local function trim(s)
+  local i = find(s, "%S")
+  if not i then return "" end
+  return sub(s, i, last_nonspace(s, #s))
+end
+profile.trim = trim
+
+-- s without trailing whitespace.
+local function rtrim(s)
+  return sub(s, 1, last_nonspace(s, #s))
+end
+
+-- A name (section, key) as an error message shows it: short, one line.
+local function shown(s)
+  if #s > 64 then s = sub(s, 1, 64) .. "..." end
+  return (s:gsub("%c", "?"))
+end
+
 -- shlex.split for section names ("profile foo" / 'profile "my name"').
--- Returns nil on unbalanced quotes, as shlex raises ValueError.
+-- Returns nil on unbalanced quotes, as shlex raises ValueError. Copies runs
+-- of plain characters at once.
 local function split_words(s)
   local words, cur, i, n, in_word = {}, {}, 1, #s, false
   while i <= n do
-    local c = s:sub(i, i)
-    if c:match("%s") then
+    local c = byte(s, i)
+    if is_space(c) then
       if in_word then words[#words + 1] = table.concat(cur); cur = {}; in_word = false end
-    elseif c == "'" then
-      local j = s:find("'", i + 1, true)
+      i = i + 1
+    elseif c == 39 then -- '
+      local j = find(s, "'", i + 1, true)
       if not j then return nil end
-      cur[#cur + 1] = s:sub(i + 1, j - 1); in_word = true; i = j
-    elseif c == '"' then
+      cur[#cur + 1] = sub(s, i + 1, j - 1); in_word = true; i = j + 1
+    elseif c == 34 then -- "
       i = i + 1
       while true do
-        if i > n then return nil end
-        local d = s:sub(i, i)
-        if d == '"' then break end
-        if d == "\\" and i < n and (s:sub(i + 1, i + 1) == '"' or s:sub(i + 1, i + 1) == "\\") then
-          i = i + 1; d = s:sub(i, i)
+        local j = find(s, '["\\]', i)
+        if not j then return nil end
+        cur[#cur + 1] = sub(s, i, j - 1)
+        if byte(s, j) == 34 then i = j + 1; break end
+        -- a backslash escapes only " and \ inside double quotes
+        local nx = byte(s, j + 1)
+        if nx == 34 or nx == 92 then
+          cur[#cur + 1] = string.char(nx); i = j + 2
+        else
+          cur[#cur + 1] = "\\"; i = j + 1
         end
-        cur[#cur + 1] = d; i = i + 1
       end
       in_word = true
-    elseif c == "\\" then
+    elseif c == 92 then -- \
       if i == n then return nil end
-      i = i + 1; cur[#cur + 1] = s:sub(i, i); in_word = true
+      cur[#cur + 1] = sub(s, i + 1, i + 1); in_word = true; i = i + 2
     else
-      cur[#cur + 1] = c; in_word = true
+      local j = find(s, "[%s'\"\\]", i) or n + 1
+      cur[#cur + 1] = sub(s, i, j - 1); in_word = true; i = j
     end
-    i = i + 1
   end
   if in_word then words[#words + 1] = table.concat(cur) end
   return words
@@ -55,54 +98,89 @@ end
 profile.split_words = split_words
 
 local function indent_of(line)
-  local ws = line:match("^[ \t\f\v]*")
-  return #ws
+  return (find(line, "[^ \t\f\v]") or #line + 1) - 1
+end
+
+-- The index of the `]` closing a `[section]` header: the last one, with at
+-- least one byte between (configparser's `\[(?P<header>.+)\]`).
+local function last_close(s)
+  for j = #s, 3, -1 do
+    if byte(s, j) == 93 then return j end
+  end
+  return nil
+end
+
+-- botocore: a value starting with a newline is a nested key = value block.
+local function nest(s, sname, name)
+  for k, v in pairs(s) do
+    if type(v) == "string" and byte(v, 1) == 10 then
+      local nested = {}
+      for line in v:gmatch("[^\n]+") do
+        local t = trim(line)
+        if t ~= "" then
+          local eq = find(t, "=", 1, true)
+          if not eq then
+            config_error(("%s: [%s] %s: a nested line is not `key = value`"):format(name, shown(sname), shown(k)))
+          end
+          nested[trim(sub(t, 1, eq - 1))] = trim(sub(t, eq + 1))
+        end
+      end
+      s[k] = nested
+    end
+  end
 end
 
 --- Parses INI text like configparser.RawConfigParser + botocore's
 -- raw_config_parse (sub-sections for values starting with a newline).
+-- Linear in the size of the text.
 -- @tparam string text
 -- @tparam string name the file name for error messages
 -- @treturn table `{ [section] = { [key] = value|{subkey=value} } }` plus
---   `order` (section names in file order)
+--   `order` (section names in file order). `[DEFAULT]` keys show through
+--   in every section (an `__index` to one shared table, not a copy per
+--   section: a file of many sections and many defaults stays linear).
 -- @raise ConfigError
 function profile.parse(text, name)
   local sections, order = {}, {}
-  local defaults = {}
+  local defaults, has_defaults = {}, false
   local cur, cur_name, optname, optlines
   local cur_indent = 0
   local lineno = 0
   local function finish_option()
     if cur and optname then
       -- configparser joins the lines, then strips trailing blank lines
-      local v = table.concat(optlines, "\n"):gsub("%s+$", "")
-      cur[optname] = v
+      cur[optname] = rtrim(table.concat(optlines, "\n"))
     end
     optname, optlines = nil, nil
   end
   text = text:gsub("\r\n", "\n")
-  if text:sub(1, 3) == "\239\187\191" then text = text:sub(4) end
-  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+  if sub(text, 1, 3) == "\239\187\191" then text = sub(text, 4) end
+  local pos, len = 1, #text
+  while pos <= len do
+    local nl = find(text, "\n", pos, true) or len + 1
+    local line = sub(text, pos, nl - 1)
+    pos = nl + 1
     lineno = lineno + 1
-    local stripped = line:match("^%s*(.-)%s*$")
-    local is_comment = stripped:sub(1, 1) == "#" or stripped:sub(1, 1) == ";"
-    if stripped == "" or is_comment then
+    local stripped = trim(line)
+    local first = byte(stripped, 1)
+    if first == nil or first == 35 or first == 59 then -- empty, # or ;
       -- empty_lines_in_values: a blank line inside a value is kept
-      if stripped == "" and optname then optlines[#optlines + 1] = "" end
+      if first == nil and optname then optlines[#optlines + 1] = "" end
     else
       local ind = indent_of(line)
       if cur and optname and ind > cur_indent then
         optlines[#optlines + 1] = stripped
       else
         cur_indent = ind
-        local header = stripped:match("^%[(.+)%]")
-        if header then
+        local close = first == 91 and #stripped > 2 and last_close(stripped)
+        if close then
+          local header = sub(stripped, 2, close - 1)
           finish_option()
           if header == "DEFAULT" then
-            cur, cur_name = defaults, header
+            cur, cur_name, has_defaults = defaults, header, true
           else
             if sections[header] then
-              config_error(("%s line %d: section [%s] appears twice"):format(name, lineno, header))
+              config_error(("%s line %d: section [%s] appears twice"):format(name, lineno, shown(header)))
             end
             cur, cur_name = {}, header
             sections[header] = cur
@@ -112,14 +190,16 @@ function profile.parse(text, name)
           config_error(("%s line %d: a key outside any [section] (the file must start with a section header)")
             :format(name, lineno))
         else
-          local key, value = stripped:match("^(.-)%s*[=:]%s*(.*)$")
-          if not key then
+          local d = find(stripped, "[=:]")
+          if not d then
             config_error(("%s line %d: not a `key = value` line or [section] header"):format(name, lineno))
           end
+          local key, value = rtrim(sub(stripped, 1, d - 1)), trim(sub(stripped, d + 1))
           finish_option()
           key = key:lower()
           if cur[key] ~= nil then
-            config_error(("%s line %d: key %q appears twice in [%s]"):format(name, lineno, key, cur_name))
+            config_error(("%s line %d: key %q appears twice in [%s]"):format(name, lineno, shown(key),
+              shown(cur_name)))
           end
           optname, optlines = key, { value }
           cur[key] = value
@@ -128,84 +208,98 @@ function profile.parse(text, name)
     end
   end
   finish_option()
-  -- [DEFAULT] values show through in every section, as in configparser
-  for _, sname in ipairs(order) do
-    local s = sections[sname]
-    for k, v in pairs(defaults) do
-      if s[k] == nil then s[k] = v end
-    end
+  for _, sname in ipairs(order) do nest(sections[sname], sname, name) end
+  if has_defaults then
+    nest(defaults, "DEFAULT", name)
+    -- [DEFAULT] values show through in every section, as in configparser
+    local mt = { __index = defaults }
+    for _, sname in ipairs(order) do setmetatable(sections[sname], mt) end
   end
-  -- botocore: a value starting with a newline is a nested key = value block
-  for _, sname in ipairs(order) do
-    local s = sections[sname]
-    for k, v in pairs(s) do
-      if type(v) == "string" and v:sub(1, 1) == "\n" then
-        local nested = {}
-        for sub in v:gmatch("[^\n]+") do
-          local t = sub:match("^%s*(.-)%s*$")
-          if t ~= "" then
-            local nk, nv = t:match("^([^=]*)=(.*)$")
-            if not nk then
-              config_error(("%s: [%s] %s: a nested line is not `key = value`"):format(name, sname, k))
-            end
-            nested[nk:match("^%s*(.-)%s*$")] = nv:match("^%s*(.-)%s*$")
-          end
-        end
-        s[k] = nested
-      end
-    end
-  end
-  return { sections = sections, order = order }
+  return { sections = sections, order = order, defaults = has_defaults and defaults or nil }
 end
 
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local text, rerr = f:read("*a")
-  f:close()
-  if not text then return nil, rerr end
-  return text
-end
-
-local function is_file(path)
-  local f = io.open(path, "rb")
-  if not f then return false end
-  -- a directory opens on Linux but cannot be read
-  local ok = f:read(0)
-  f:close()
-  return ok ~= nil
-end
-
--- os.path.expandvars + expanduser, with the caller's getenv.
+-- os.path.expandvars + expanduser, with the caller's getenv: `$NAME` and
+-- `${NAME}` (NAME of [A-Za-z0-9_] in the first form) become the variable's
+-- value when it is set and stay as written otherwise; one left-to-right
+-- pass, linear in the path (a value is never expanded again).
 function profile.expand_path(path, getenv)
-  path = path:gsub("%$(%b{})", function(v)
-    local val = getenv(v:sub(2, -2))
-    return val
-  end)
-  path = path:gsub("%$([%a_][%w_]*)", function(v)
-    return getenv(v)
-  end)
-  if path:sub(1, 1) == "~" and (path:sub(2, 2) == "/" or #path == 1) then
+  local out, i, close = {}, 1, nil
+  while true do
+    local d = find(path, "$", i, true)
+    if not d then break end
+    local name, stop
+    if byte(path, d + 1) == 123 then -- {
+      -- the first } after d + 1; cached: it stays the first while it lies ahead
+      if close == nil or (close and close < d + 2) then close = find(path, "}", d + 2, true) or false end
+      if close then name, stop = sub(path, d + 2, close - 1), close end
+    else
+      local _, e = find(path, "^[%w_]+", d + 1)
+      if e then name, stop = sub(path, d + 1, e), e end
+    end
+    local val = name and getenv(name)
+    if type(val) == "string" then
+      out[#out + 1] = sub(path, i, d - 1)
+      out[#out + 1] = val
+      i = stop + 1
+    elseif name then
+      out[#out + 1] = sub(path, i, stop)
+      i = stop + 1
+    else
+      out[#out + 1] = sub(path, i, d)
+      i = d + 1
+    end
+  end
+  out[#out + 1] = sub(path, i)
+  path = table.concat(out)
+  if sub(path, 1, 1) == "~" and (sub(path, 2, 2) == "/" or #path == 1) then
     local home = getenv("HOME")
-    if home and home ~= "" then path = home .. path:sub(2) end
+    if type(home) == "string" and home ~= "" then path = home .. sub(path, 2) end
   end
   return path
 end
 
+--- The largest config or credentials file read (bytes); a bigger one is a
+-- ConfigError naming the file.
+profile.MAX_FILE_BYTES = 16 * 1024 * 1024
+
+-- A missing file holds no profiles (botocore swallows ConfigNotFound); any
+-- other failure (a directory, FIFO, device or socket, a file over the cap,
+-- one that cannot be read) is a ConfigError naming the file.
 local function load_ini(path)
-  if not is_file(path) then
-    -- missing file: no profiles (botocore's ConfigNotFound is swallowed);
-    -- an existing but unreadable file is an error
-    local f, err = io.open(path, "rb")
-    if f then f:close() return nil end
-    if err and not err:match("No such file") and not err:match("Is a directory") then
-      config_error(("cannot read %s: %s"):format(path, err))
-    end
-    return nil
+  if path == "" then return nil end
+  if path:find("\0", 1, true) then config_error("a config or credentials file path holds a NUL byte") end
+  local text, err, kind = core.read_file(path, profile.MAX_FILE_BYTES)
+  if not text then
+    if kind == "missing" then return nil end
+    config_error(err)
   end
-  local text, err = read_file(path)
-  if not text then config_error(("cannot read %s: %s"):format(path, tostring(err))) end
   return profile.parse(text, path)
+end
+
+local function defaults_of(section)
+  local mt = section and getmetatable(section)
+  return mt and mt.__index
+end
+
+-- One profile of the merged map: botocore updates the config profile (its
+-- [DEFAULT] keys included) with the credentials profile (its own [DEFAULT]
+-- keys included). Own keys are copied; [DEFAULT] keys are looked up.
+local function merge(cfgp, credp)
+  local p = {}
+  local cdef, fdef = defaults_of(credp), defaults_of(cfgp)
+  for k, v in pairs(cfgp or {}) do
+    -- a [DEFAULT] key of the credentials file beats the config profile's own
+    if not (cdef and cdef[k] ~= nil) then p[k] = v end
+  end
+  for k, v in pairs(credp or {}) do p[k] = v end
+  if cdef or fdef then
+    setmetatable(p, { __index = function(_, k)
+      local v = cdef and cdef[k]
+      if v == nil and fdef then v = fdef[k] end
+      return v
+    end })
+  end
+  return p
 end
 
 --- Loads both files into botocore's profile map.
@@ -214,6 +308,13 @@ end
 --   credentials_profiles = {...}, services = {name = {...}},
 --   config_file = path, credentials_file = path }`
 function profile.load(getenv)
+  local raw = getenv
+  -- a caller's getenv may return anything: only strings count
+  getenv = function(k)
+    local v = raw(k)
+    if type(v) == "string" then return v end
+    return nil
+  end
   local config_file = profile.expand_path(getenv("AWS_CONFIG_FILE") or "~/.aws/config", getenv)
   local creds_file = profile.expand_path(getenv("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials", getenv)
   local out = {
@@ -247,14 +348,10 @@ function profile.load(getenv)
   end
   -- the merged map: config profiles, overlaid by the credentials file
   for name, values in pairs(out.config_profiles) do
-    local copy = {}
-    for k, v in pairs(values) do copy[k] = v end
-    out.profiles[name] = copy
+    out.profiles[name] = merge(values, out.credentials_profiles[name])
   end
   for name, values in pairs(out.credentials_profiles) do
-    local p = out.profiles[name]
-    if not p then p = {}; out.profiles[name] = p end
-    for k, v in pairs(values) do p[k] = v end
+    if not out.profiles[name] then out.profiles[name] = merge(nil, values) end
   end
   return out
 end

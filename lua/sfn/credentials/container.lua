@@ -49,7 +49,7 @@ local function auth_header(ctx)
   if file then
     local text, err = util.read_file(file)
     if not text then
-      util.fail("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " .. file .. ": " .. tostring(err))
+      util.fail("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE cannot be used: " .. err)
     end
     token = text
   else

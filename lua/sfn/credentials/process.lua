@@ -16,15 +16,22 @@ M.TIMEOUT = 60
 -- @treturn table|nil argv, or nil when quotes are unbalanced
 M.split = profile.split_words
 
+-- A time for a message: ISO 8601 when it is one, else "out of range".
+local function stamp(t)
+  local ok, s = pcall(require("sfn.time").iso8601, t)
+  return ok and s or "out of range"
+end
+
 --- Runs one credential_process command.
 -- @tparam table ctx
 -- @tparam string command
 -- @tparam string profile_name for messages
 function M.run(ctx, command, profile_name)
-  local what = ("credential_process of profile '%s'"):format(profile_name)
+  local what = ("credential_process of profile '%s'"):format(util.excerpt(tostring(profile_name), 100))
   local argv = M.split(command)
   if not argv then util.fail(what .. " has unbalanced quotes or a trailing backslash") end
   if #argv == 0 then util.fail(what .. " is empty") end
+  local prog = util.excerpt(argv[1], 200) -- for messages
   local spawn = ctx.spawn or require("sfn.core").spawn
   local ok, status, out, err = pcall(spawn, argv, ctx.process_timeout or M.TIMEOUT)
   if not ok then
@@ -44,29 +51,36 @@ function M.run(ctx, command, profile_name)
   end
   if status ~= 0 then
     local text = util.excerpt(util.redact(err, secrets), 1000)
-    util.fail(("%s (%s) exited with status %d%s"):format(what, argv[1], status,
+    util.fail(("%s (%s) exited with status %d%s"):format(what, prog, status,
       text ~= "" and (": " .. text) or ""))
   end
   if type(decoded) ~= "table" then
-    util.fail(("%s (%s) did not print a JSON object"):format(what, argv[1]))
+    util.fail(("%s (%s) did not print a JSON object"):format(what, prog))
   end
   if decoded.Version ~= 1 then
-    util.fail(("%s (%s): unsupported Version %s, expected 1"):format(what, argv[1],
+    util.fail(("%s (%s): unsupported Version %s, expected 1"):format(what, prog,
       type(decoded.Version) == "number" and tostring(decoded.Version) or "(missing)"))
   end
   for _, k in ipairs { "AccessKeyId", "SecretAccessKey" } do
     if type(decoded[k]) ~= "string" or decoded[k] == "" then
-      util.fail(("%s (%s): %s missing from its output"):format(what, argv[1], k))
+      util.fail(("%s (%s): %s missing from its output"):format(what, prog, k))
     end
   end
   if decoded.SessionToken ~= nil and type(decoded.SessionToken) ~= "string" then
-    util.fail(("%s (%s): SessionToken must be a string"):format(what, argv[1]))
+    util.fail(("%s (%s): SessionToken must be a string"):format(what, prog))
   end
   local exp
   if decoded.Expiration ~= nil then
     exp = util.parse_time(decoded.Expiration)
     if not exp then
-      util.fail(("%s (%s): Expiration is not an ISO 8601 time"):format(what, argv[1]))
+      util.fail(("%s (%s): Expiration is not an ISO 8601 time"):format(what, prog))
+    end
+    -- botocore refreshes at once and then refuses credentials still expired
+    -- (RefreshableCredentials._protected_refresh): never sign with them
+    local now = (ctx.now or os.time)()
+    if exp <= now then
+      util.fail(("%s (%s) returned credentials that have already expired (Expiration %s, now %s)")
+        :format(what, prog, stamp(exp), stamp(now)))
     end
   end
   return {

@@ -82,30 +82,48 @@ function util.validate(c, where, code)
            expiration = exp, source = c.source }
 end
 
---- Removes every occurrence of the given secrets from text.
+--- Removes every occurrence of the given secrets from text. One pass per
+-- secret, the pieces joined once: linear in the text.
 function util.redact(text, secrets)
   if type(text) ~= "string" then return text end
   for _, s in ipairs(secrets) do
     if type(s) == "string" and #s >= 4 then
-      local i = 1
+      local parts, i = {}, 1
       while true do
         local a, b = text:find(s, i, true)
         if not a then break end
-        text = text:sub(1, a - 1) .. "<redacted>" .. text:sub(b + 1)
-        i = a + 10
+        parts[#parts + 1] = text:sub(i, a - 1)
+        parts[#parts + 1] = "<redacted>"
+        i = b + 1
+      end
+      if i > 1 then
+        parts[#parts + 1] = text:sub(i)
+        text = table.concat(parts)
       end
     end
   end
   return text
 end
 
---- A one-line, length-capped printable excerpt (for stderr, error bodies).
+--- A one-line, length-capped printable excerpt (for stderr, error bodies):
+-- runs of control characters become one space, leading and trailing
+-- whitespace goes, at most `max` bytes then "...". Linear in the text.
 function util.excerpt(text, max)
   max = max or 512
   if type(text) ~= "string" then return "" end
-  text = text:gsub("[%c]+", " "):gsub("^%s+", ""):gsub("%s+$", "")
-  if #text > max then text = text:sub(1, max) .. "..." end
-  return text
+  -- only the first max bytes after the leading whitespace can show; the
+  -- slack keeps enough to tell whether "..." is due after the collapse
+  local first = text:find("[^%s%c]")
+  if not first then return "" end
+  local stop = first + 4 * max + 64
+  local cut = stop < #text
+  text = text:sub(first, stop):gsub("%c+", " ")
+  local last = #text
+  while last > 0 and text:byte(last) == 32 do last = last - 1 end
+  if last > max then
+    return text:sub(1, max) .. "..."
+  end
+  return text:sub(1, last) .. (cut and "..." or "")
 end
 
 --- botocore's ensure_boolean.
@@ -129,13 +147,23 @@ function util.setting(ctx, env_name, key)
   return nil
 end
 
-function util.read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local text, rerr = f:read("*a")
-  f:close()
-  if text == nil then return nil, rerr or "unreadable" end
-  return text
+--- The largest token file read (web identity, container authorization):
+-- STS takes web identity tokens of up to 20,000 characters.
+util.MAX_TOKEN_FILE_BYTES = 64 * 1024
+
+--- Reads a whole local file through core.read_file: regular files only,
+-- opened non-blocking, at most max_bytes.
+-- @tparam string path
+-- @tparam[opt] integer max_bytes default MAX_TOKEN_FILE_BYTES
+-- @treturn[1] string the contents
+-- @treturn[2] nil
+-- @treturn[2] string a message naming the file, never its contents
+-- @treturn[2] string "missing", "not_regular", "too_large" or "unreadable"
+function util.read_file(path, max_bytes)
+  if type(path) ~= "string" or path == "" or path:find("\0", 1, true) then
+    return nil, "the file path must be a non-empty string without NUL bytes", "unreadable"
+  end
+  return require("sfn.core").read_file(path, max_bytes or util.MAX_TOKEN_FILE_BYTES)
 end
 
 return util

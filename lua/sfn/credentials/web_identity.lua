@@ -37,7 +37,7 @@ function M.load(ctx, profile_name, no_env)
   end
   local token, err = util.read_file(token_file)
   if not token then
-    util.fail("cannot read the web identity token file " .. token_file .. ": " .. tostring(err))
+    util.fail("the web identity token file cannot be used: " .. err)
   end
   return sts.call(ctx, "AssumeRoleWithWebIdentity", {
     RoleArn = role_arn,
