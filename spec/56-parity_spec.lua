@@ -550,6 +550,10 @@ describe("every transport gives the same outcome", function()
         end
         DUMP:flush()
       end
+      for _, t in ipairs(names) do
+        assert(not json.encode(outcomes[t]):find("SECRET_LEAKED", 1, true),
+          ("%s: a secret leaked over %s:\n%s"):format(case.name, t, differences(outcomes, { t })))
+      end
       -- the curl outcome is the one the case expects
       local wrong = subset_mismatch(case.expect, summary(outcomes.curl))
       if KNOWN_WRONG[case.name] then

@@ -75,18 +75,28 @@ function M.error_view(sfn, e)
       v[k] = "<" .. t .. ">"
     end
   end
+  -- secrets: looked for in every raw field and in tostring(e), before the
+  -- messages are normalized below
+  local leaks = {}
+  for _, secret in ipairs { M.SECRET, M.TOKEN, M.WRONG_SECRET } do
+    for k, x in pairs(v) do
+      if type(x) == "string" and x:find(secret, 1, true) then
+        leaks[#leaks + 1] = tostring(k)
+      end
+    end
+    if tostring(e):find(secret, 1, true) then
+      leaks[#leaks + 1] = "tostring"
+    end
+  end
+  if #leaks > 0 then
+    table.sort(leaks)
+    v.SECRET_LEAKED_IN = table.concat(leaks, ",")
+  end
   v.request_id = present(e.request_id)
   if M.IO_CODES[e.code] and type(e.message) == "string" then
     v.message = e.message ~= "" and "<I/O message>" or ""
   elseif type(e.message) == "string" then
     v.message = M.timeless(e.message)
-  end
-  for _, secret in ipairs { M.SECRET, M.TOKEN, M.WRONG_SECRET } do
-    for k, x in pairs(v) do
-      if type(x) == "string" and x:find(secret, 1, true) then
-        v[k] = "<SECRET LEAKED in " .. k .. ">"
-      end
-    end
   end
   return v
 end
@@ -173,6 +183,21 @@ function M.run(sfn, case, env)
     transport = env.transport,
     sleep = function() seen.sleeps = seen.sleeps + 1 end,
     log = function(r)
+      -- no secret in a log record (Authorization and the token are redacted)
+      local strings = {}
+      for _, x in pairs(r) do
+        strings[#strings + 1] = x
+      end
+      for _, x in pairs(type(r.headers) == "table" and r.headers or {}) do
+        strings[#strings + 1] = x
+      end
+      for _, x in ipairs(strings) do
+        for _, secret in ipairs { M.SECRET, M.TOKEN, M.WRONG_SECRET } do
+          if type(x) == "string" and x:find(secret, 1, true) then
+            seen.SECRET_LEAKED_IN_LOG = true
+          end
+        end
+      end
       if r.event then
         seen.attempts[#seen.attempts + 1] = "event:" .. tostring(r.event)
       else
@@ -243,6 +268,7 @@ function M.run(sfn, case, env)
     out.sleeps = seen.sleeps
   end
   out.attempt_log = seen.attempts
+  out.SECRET_LEAKED_IN_LOG = seen.SECRET_LEAKED_IN_LOG
   out.credential_calls = seen.credential_calls
   out.forced_refreshes = seen.forced_refreshes
   pcall(client.close, client)
