@@ -57,7 +57,7 @@ end
 -- stand-in quotes request times, credential scopes and hashes of them.
 function M.timeless(message)
   return (message:gsub("%d%d%d%d%d%d%d%dT%d%d%d%d%d%dZ", "<amz-date>")
-    :gsub("%d%d%d%d%d%d%d%d(/[%w-]+/states/aws4_request)", "<date>%1")
+    :gsub("%d%d%d%d%d%d%d%d(/[%w-]+/[%w-]+/aws4_request)", "<date>%1")
     :gsub(("%x"):rep(64), "<sha256>"))
 end
 
