@@ -4,16 +4,16 @@
 -- a real nginx, spec/nginx/parity.conf.template) — against the stand-in.
 -- The three normalized outcomes (spec/nginx/sfn_parity.lua: the page or every
 -- error field, attempts, the per-attempt decisions, sleeps, credential calls,
--- the retry state) and the stand-in's request count must be identical, and
--- the curl outcome must match what the case expects, so that the three
--- cannot agree on a wrong answer.
+-- the retry state; here: the stand-in's request count and the last request it
+-- saw) must be identical, and the curl outcome must match what the case
+-- expects, so that the three cannot agree on a wrong answer.
 --
 -- KNOWN_DIVERGENT lists the cases where the transports still disagree today
 -- (two retry loops: src/client.c and lua/sfn/driver.lua) and on which field
--- (the rest must agree), KNOWN_WRONG those
--- where they agree on an outcome the contract does not allow. A listed case
--- passes while it is still wrong and fails once it is right, asking to be
--- taken off its list: the lists only shrink.
+-- (the rest must agree); KNOWN_WRONG those where they agree on an outcome the
+-- contract does not allow. A listed case passes while it is still wrong and
+-- fails once it is right, asking to be taken off its list: the lists only
+-- shrink.
 --
 -- One stand-in and one nginx for the whole file; retries sleep through a
 -- recording `sleep` option, so the file runs in seconds. SFN_SKIP_NGINX=1
@@ -41,8 +41,9 @@ local LONG_ARN = parity.PREFIX .. ("x"):rep(257 - #parity.PREFIX)
 -- The cases ------------------------------------------------------------------
 -- Stand-in side: the execution name picks the fault (spec/standin/README.md);
 -- skew = seconds added to the stand-in's clock. `without` = { transport = why }
--- leaves a transport out of a case for a reason of the test's own making. `expect` is checked against
--- the curl outcome's summary (see `summary` below): a subset of
+-- leaves a transport out of a case for a reason of the test's own making.
+-- `expect` is checked against the curl outcome's summary (see `summary`
+-- below): a subset of
 --   ok, code, status, retryable, attempts, request_id ("present"/"absent"),
 --   requests (API requests the stand-in saw), items, pages, next_token,
 --   resume, retry_attempts, sleeps, credential_calls, forced_refreshes,
