@@ -1,6 +1,6 @@
 -- Parity (issue 9, "Proof"): one table of cases, each run through every
 -- transport — libcurl (the C loop), a function transport (the Lua driver,
--- here over core.http_request) and OpenResty cosockets (transport = "ngx" in
+-- here over curl.http_request) and OpenResty cosockets (transport = "ngx" in
 -- a real nginx, spec/nginx/parity.conf.template) — against the stand-in.
 -- The three normalized outcomes (spec/nginx/sfn_parity.lua: the page or every
 -- error field, attempts, the per-attempt decisions, sleeps, credential calls,
@@ -8,8 +8,8 @@
 -- saw) must be identical, and the curl outcome must match what the case
 -- expects, so that the three cannot agree on a wrong answer.
 --
--- KNOWN_DIVERGENT lists the cases where the transports still disagree today
--- (two retry loops: src/client.c and lua/sfn/driver.lua) and on which field
+-- KNOWN_DIVERGENT lists the cases where the transports still disagree (none
+-- since one engine, src/engine.c, decides for all of them) and on which field
 -- (the rest must agree); KNOWN_WRONG those where they agree on an outcome the
 -- contract does not allow. A listed case passes while it is still wrong and
 -- fails once it is right, asking to be taken off its list: the lists only
@@ -20,7 +20,7 @@
 -- runs only the two in-process transports; SFN_PARITY_DUMP=FILE writes every
 -- outcome to FILE (JSON lines).
 local sfn = require "sfn"
-local core = require "sfn.core"
+local curl = require "sfn.curl"
 local cjson = require "cjson"
 local standin = require "standin"
 local support = require "support"
@@ -34,7 +34,7 @@ local SKIP_NGINX = os.getenv("SFN_SKIP_NGINX") ~= nil
 local DUMP = os.getenv("SFN_PARITY_DUMP") and assert(io.open(os.getenv("SFN_PARITY_DUMP"), "w"))
 
 -- The function transport here sends each request on a connection of its own.
-local NO_KEEPALIVE = "core.http_request keeps no connection alive between requests"
+local NO_KEEPALIVE = "curl.http_request keeps no connection alive between requests"
 
 local LONG_ARN = parity.PREFIX .. ("x"):rep(257 - #parity.PREFIX)
 
@@ -168,13 +168,15 @@ local CASES = {
       requests = 1 } },
 
   -- expired tokens
-  -- (README: "ExpiredTokenException refreshes the credentials once and tries
-  -- again"; a static table refreshes to itself)
+  -- (README: ExpiredTokenException refreshes the credentials once and tries
+  -- again only when the refresh brings different ones; a static table
+  -- refreshes to itself, so one request, as boto3 and the AWS CLI make)
   { name = "ExpiredTokenException once, static credentials", exec = "expired-token-1",
-    expect = { ok = true, retry_attempts = 1, requests = 2, sleeps = 0 } },
+    expect = { ok = false, code = "ExpiredTokenException", status = 400, retryable = false, attempts = 1,
+      requests = 1, sleeps = 0 } },
   { name = "ExpiredTokenException always, static credentials", exec = "expired-token-forever",
-    expect = { ok = false, code = "ExpiredTokenException", status = 400, retryable = false, attempts = 2,
-      requests = 2, sleeps = 0 } },
+    expect = { ok = false, code = "ExpiredTokenException", status = 400, retryable = false, attempts = 1,
+      requests = 1, sleeps = 0 } },
   { name = "ExpiredTokenException once, credentials function", exec = "expired-token-1", credentials = "function",
     expect = { ok = true, retry_attempts = 1, requests = 2, sleeps = 0, credential_calls = 2,
       forced_refreshes = 1 } },
@@ -252,45 +254,14 @@ end
 
 -- Cases where the transports disagree today; the lead's engine rewrite
 -- empties this list. case name -> what differs.
-local CREDENTIALS_FIRST = {
-  field = "credential_calls",
-  why = "the Lua driver (function, ngx) resolves credentials before it validates params:"
-    .. " 1 credentials call; the C loop (curl) validates first: 0",
-}
-local TTL_FROM_CUT_REPLY = {
-  field = "last_request.amz-sdk-request",
-  why = "the C loop (curl) takes the Date header of a reply cut mid-body for the retry's ttl"
-    .. " (\"ttl=...; attempt=2; max=2\"); the Lua driver (function, ngx) gets no headers from a failed"
-    .. " send, so its retry has none (\"attempt=2; max=2\")",
-}
 -- case name -> { field = the outcome field that differs (a.b for nested), why = }
-local KNOWN_DIVERGENT = {
-  ["connection reset mid-body"] = TTL_FROM_CUT_REPLY,
-  ["closed before Content-Length"] = TTL_FROM_CUT_REPLY,
-  ["connection reset mid-body, on a kept-alive connection"] = TTL_FROM_CUT_REPLY,
-  ["validation: executionArn a number"] = CREDENTIALS_FIRST,
-  ["validation: executionArn a table"] = CREDENTIALS_FIRST,
-  ["validation: executionArn missing"] = CREDENTIALS_FIRST,
-  ["validation: executionArn empty"] = CREDENTIALS_FIRST,
-  ["validation: executionArn 257 chars"] = CREDENTIALS_FIRST,
-  ["validation: maxResults 1001"] = CREDENTIALS_FIRST,
-  ["validation: maxResults -1"] = CREDENTIALS_FIRST,
-  ["validation: maxResults 1.5"] = CREDENTIALS_FIRST,
-  ["validation: maxResults a string"] = CREDENTIALS_FIRST,
-  ["validation: nextToken empty"] = CREDENTIALS_FIRST,
-  ["validation: nextToken 1025 chars"] = CREDENTIALS_FIRST,
-  ["validation: nextToken a number"] = CREDENTIALS_FIRST,
-  ["validation: unknown parameter"] = CREDENTIALS_FIRST,
-}
+local KNOWN_DIVERGENT = {}
 
 -- Cases where every transport agrees on an outcome that is not the one the
 -- contract (../shared/API.md, README) asks for, which `expect` states: such a
 -- case passes while the curl outcome misses `expect` and fails once it meets
 -- it. case name -> what is wrong.
-local KNOWN_WRONG = {
-  ["ExpiredTokenException, then the refresh fails"] = "the CredentialsError says attempts = 0 although one"
-    .. " attempt was sent (API.md: attempts = how many attempts were made)",
-}
+local KNOWN_WRONG = {}
 
 -- Outcome plumbing ------------------------------------------------------------
 
@@ -333,9 +304,9 @@ end
 
 local server, nginx
 
--- Stand-in control over core.http_request: no process per call.
+-- Stand-in control over curl.http_request: no process per call.
 local function control(method, path, body)
-  local status, _, reply = core.http_request {
+  local status, _, reply = curl.http_request {
     method = method, url = server.url .. path .. "?format=lua", body = body,
     headers = body and { ["Content-Type"] = "application/json" } or nil, timeout = 10,
   }
@@ -354,7 +325,7 @@ local function prepare(case)
 end
 
 local function function_transport(request)
-  return core.http_request {
+  return curl.http_request {
     method = request.method, url = request.url, headers = request.headers, body = request.body,
     timeout = request.timeout, connect_timeout = request.connect_timeout, ca_file = request.ca_file,
   }
@@ -371,7 +342,7 @@ local RUNNERS = {
     return parity.run(sfn, case, { endpoint = server.url, transport = function_transport })
   end,
   ngx = function(case)
-    local status, _, body = core.http_request {
+    local status, _, body = curl.http_request {
       method = "POST", url = nginx.base .. "/parity", timeout = 60,
       headers = { ["Content-Type"] = "application/json" },
       body = json.encode { case = case, endpoint = server.url },
@@ -399,7 +370,8 @@ local function request_view(r)
     ["content-type"] = h["content-type"], ["x-amz-target"] = h["x-amz-target"], host = h.host,
     ["amz-sdk-request"] = h["amz-sdk-request"] and parity.timeless(h["amz-sdk-request"]),
     ["amz-sdk-invocation-id"] = h["amz-sdk-invocation-id"] and "present",
-    ["x-amz-security-token"] = h["x-amz-security-token"] == parity.TOKEN and "the token" or h["x-amz-security-token"],
+    ["x-amz-security-token"] = ({ [parity.TOKEN] = "the token", [parity.ROTATED_TOKEN] = "the rotated token" })[
+      h["x-amz-security-token"]] or h["x-amz-security-token"],
     ["user-agent"] = (h["user-agent"] or ""):match("^sfn/[^ ]+") or h["user-agent"],
     authorization = parity.timeless((auth:gsub("Signature=%x+", "Signature=<hex>"))),
   }
@@ -491,7 +463,7 @@ local function start_nginx()
     if not alive(n.pid) then
       break
     end
-    local ok, status = pcall(core.http_request, { url = n.base .. "/ping", timeout = 2 })
+    local ok, status = pcall(curl.http_request, { url = n.base .. "/ping", timeout = 2 })
     if ok and status == 200 then
       return n
     end
@@ -504,7 +476,10 @@ end
 -- The specs -------------------------------------------------------------------
 
 setup(function()
-  server = standin.start { credentials = { parity.KEY .. ":" .. parity.SECRET .. ":" .. parity.TOKEN } }
+  server = standin.start { credentials = {
+    parity.KEY .. ":" .. parity.SECRET .. ":" .. parity.TOKEN,
+    parity.ROTATED_KEY .. ":" .. parity.SECRET .. ":" .. parity.ROTATED_TOKEN,
+  } }
   if not SKIP_NGINX then
     local ok, n = pcall(start_nginx)
     if not ok then

@@ -183,6 +183,11 @@ static int same_credentials(lua_State *L, int call_idx, int idx) {
   return same;
 }
 
+static void set_int_field(lua_State *L, int idx, const char *name, int value) {
+  lua_pushinteger(L, value);
+  lua_setfield(L, idx, name);
+}
+
 static void fail_with_top(lua_State *L, sfn_call *call, int call_idx) {
   set_slot(L, call_idx, UV_OUTCOME);
   call->state = ST_FAILED;
@@ -209,6 +214,8 @@ void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
       lua_setfield(L, -2, "message");
       lua_remove(L, -2);
     }
+    /* the attempts sent before this one's credentials failed */
+    set_int_field(L, lua_gettop(L), "attempts", call->attempt - 1);
     fail_with_top(L, call, call_idx);
     return;
   }
@@ -244,10 +251,6 @@ void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
   call->state = ST_SEND;
 }
 
-static void set_int_field(lua_State *L, int idx, const char *name, int value) {
-  lua_pushinteger(L, value);
-  lua_setfield(L, idx, name);
-}
 
 static int secret_header(const char *name, size_t len) {
   return (len == 13 && strncasecmp(name, "Authorization", len) == 0) ||

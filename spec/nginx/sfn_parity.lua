@@ -20,7 +20,7 @@
 --   endpoint_url   instead of the stand-in's URL (a closed port)
 --   options     sfn.new options: max_attempts, retry_mode, timeout, connect_timeout
 --   credentials "static" (a table, the default), "function" (counts its
---               calls), "failing" (a function that raises), "fails-on-refresh"
+--               calls; a refresh brings the rotated key), "failing" (a function that raises), "fails-on-refresh"
 --               (raises when asked to refresh), "unknown-key" or
 --               "wrong-secret" (static, refused by the stand-in)
 --   calls       how many times to make the call on the one client (default 1)
@@ -32,6 +32,9 @@ local M = {}
 M.KEY = "AKIDEXAMPLE"
 M.SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 M.TOKEN = "FQoGZXIvYXdzEXAMPLEparitysessiontoken"
+-- what a "function" credentials source returns when asked to refresh
+M.ROTATED_KEY = "AKIDROTATEDEXAMPLE"
+M.ROTATED_TOKEN = "FQoGZXIvYXdzEXAMPLErotatedsessiontoken"
 M.WRONG_SECRET = "wrongwrongwrongwrongwrongwrongwrongwrong"
 M.REGION = "us-east-1"
 M.PREFIX = "arn:aws:states:us-east-1:123456789012:execution:flow:"
@@ -78,7 +81,7 @@ function M.error_view(sfn, e)
   -- secrets: looked for in every raw field and in tostring(e), before the
   -- messages are normalized below
   local leaks = {}
-  for _, secret in ipairs { M.SECRET, M.TOKEN, M.WRONG_SECRET } do
+  for _, secret in ipairs { M.SECRET, M.TOKEN, M.ROTATED_TOKEN, M.WRONG_SECRET } do
     for k, x in pairs(v) do
       if type(x) == "string" and x:find(secret, 1, true) then
         leaks[#leaks + 1] = tostring(k)
@@ -192,7 +195,7 @@ function M.run(sfn, case, env)
         strings[#strings + 1] = x
       end
       for _, x in ipairs(strings) do
-        for _, secret in ipairs { M.SECRET, M.TOKEN, M.WRONG_SECRET } do
+        for _, secret in ipairs { M.SECRET, M.TOKEN, M.ROTATED_TOKEN, M.WRONG_SECRET } do
           if type(x) == "string" and x:find(secret, 1, true) then
             seen.SECRET_LEAKED_IN_LOG = true
           end
@@ -225,6 +228,9 @@ function M.run(sfn, case, env)
       end
       if kind == "failing" or (kind == "fails-on-refresh" and force) then
         error("the vault is sealed")
+      end
+      if force then
+        return { access_key_id = M.ROTATED_KEY, secret_access_key = M.SECRET, session_token = M.ROTATED_TOKEN }
       end
       return copy(creds)
     end
