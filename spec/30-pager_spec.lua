@@ -651,6 +651,9 @@ describe("core.new_pager", function()
       { good, { max_items = 0 / 0 }, "max_items" },
       { good, { max_items = math.huge }, "max_items" },
       { good, { max_items = 2 ^ 53 + 2 }, "max_items" },
+      -- an integer one past 2^53 (5.3+) must not round into range
+      { good, { max_items = math.tointeger and math.tointeger(2 ^ 53) + 1 or 2 ^ 53 + 2 }, "max_items" },
+      { good, { ["max_items\0"] = 5 }, "NUL byte" },
       { good, { max_items = true }, "max_items" },
       { good, { page_size = 0 }, "page_size" },
       { good, { page_size = 1001 }, "page_size" },
@@ -868,6 +871,31 @@ describe("sfn.Pager", function()
     pager:accept { nextToken = "tok-2" }
     assert.are.equal(0, pager.items)
     assert.are.equal("tok-2", pager:next_params().nextToken)
+  end)
+
+  it("ends a listing whose nextTokens cycle, within twice the cycle's length", function()
+    for _, cycle in ipairs { { "A", "B" }, { "A", "B", "C" }, { "t1", "t2", "t3", "t4", "t5", "t6", "t7" } } do
+      local pager = core.new_pager { executionArn = ARN }
+      local accepted, err = 0, nil
+      for i = 1, 1000 do
+        local ok, e = pcall(pager.accept, pager, { mapRuns = { i }, nextToken = cycle[(i - 1) % #cycle + 1] })
+        if not ok then
+          err = e
+          break
+        end
+        accepted = accepted + 1
+      end
+      assert.are.equal("ResponseError", err and err.code)
+      assert.matches("returned before", err.message, 1, true)
+      assert.is_true(accepted <= 2 * #cycle + 1, #cycle .. "-cycle took " .. accepted .. " pages")
+      assert.is_true(pager.done)
+    end
+    -- distinct tokens page on
+    local pager = core.new_pager { executionArn = ARN }
+    for i = 1, 5000 do
+      pager:accept { mapRuns = {}, nextToken = "tok-" .. i }
+    end
+    assert.are.equal(5000, pager.pages)
   end)
 
   it("raises ResponseError when the service repeats the token it was sent", function()

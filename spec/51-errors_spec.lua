@@ -193,6 +193,9 @@ describe("validation before any I/O", function()
     { "nextToken a table", { executionArn = "a", nextToken = {} }, "nextToken" },
     { "unknown key", { executionArn = "a", MaxResults = 3 }, "MaxResults" },
     { "non-string key", { executionArn = "a", [1] = true }, "1" },
+    -- keys compare as whole Lua strings: "executionArn\0" is not executionArn
+    { "a key with a NUL byte", { ["executionArn\0"] = PREFIX .. "runs-3" }, "NUL byte" },
+    { "a known key and its NUL twin", { executionArn = PREFIX .. "runs-3", ["maxResults\0x"] = 5 }, "NUL byte" },
   }
   for _, case in ipairs(cases) do
     it(case[1], function()

@@ -8,7 +8,10 @@
  *   token   the nextToken to send next, or nil (also the token sent for the
  *           page being awaited: next_params does not change state)
  *   page    the current page (items iterator: one page at a time)
- *   resume  the resume token, once max_items stopped the iteration */
+ *   resume  the resume token, once max_items stopped the iteration
+ *   cycle   the nextToken a later one is compared with (Brent's cycle
+ *           detection: a service that repeats A, B, A, B... is caught
+ *           within twice the cycle's length, in constant memory) */
 #include "pager.h"
 
 #include <math.h>
@@ -32,6 +35,8 @@ typedef struct sfn_pager {
   long long start_trunc; /* items to drop from the first page */
   long long pages;       /* pages accepted */
   long long items;       /* items kept (yielded or to be yielded) */
+  long long cycle_power; /* Brent: pages between moves of state.cycle */
+  long long cycle_len;   /* pages since state.cycle moved */
 } sfn_pager;
 
 typedef struct sfn_pagination {
@@ -128,8 +133,8 @@ static lua_Number metadata_number(lua_State *L, int meta, const char *name,
   return value >= min && value <= max ? value : 0;
 }
 
-/* Raises the ResponseError for a page whose nextToken is the one sent. */
-static void raise_repeated(lua_State *L, int page) {
+/* Raises the ResponseError for a page whose nextToken was seen before. */
+static void raise_repeated(lua_State *L, int page, const char *what) {
   const char *request_id = NULL;
   int status = 0, attempts = 0, meta;
   lua_getfield(L, page, "ResponseMetadata");
@@ -140,10 +145,28 @@ static void raise_repeated(lua_State *L, int page) {
     status = (int)metadata_number(L, meta, "HTTPStatusCode", 100, 599);
     attempts = (int)metadata_number(L, meta, "RetryAttempts", 0, 1000) + 1;
   }
-  sfn_error_push(L, "ResponseError",
-                 "the service returned the same nextToken twice", status,
-                 request_id, 0, attempts);
+  sfn_error_push(L, "ResponseError", what, status, request_id, 0, attempts);
   sfn_error_throw(L);
+}
+
+/* Brent's cycle detection over the nextTokens of one listing: whether the
+ * token at next_idx equals state.cycle; moves state.cycle to it every
+ * power-of-two pages. */
+static int seen_in_cycle(lua_State *L, sfn_pager *p, int state,
+                         int next_idx) {
+  int seen;
+  lua_getfield(L, state, "cycle");
+  seen = lua_rawequal(L, -1, next_idx);
+  lua_pop(L, 1);
+  if (seen) return 1;
+  if (p->cycle_len == p->cycle_power) {
+    lua_pushvalue(L, next_idx);
+    lua_setfield(L, state, "cycle");
+    p->cycle_power = p->cycle_power > 0 ? 2 * p->cycle_power : 1;
+    p->cycle_len = 0;
+  }
+  p->cycle_len++;
+  return 0;
 }
 
 /* Applies botocore's PageIterator.__iter__ rules to the page at idx (edited
@@ -219,7 +242,12 @@ static void pager_accept(lua_State *L, sfn_pager *p, int page) {
              sent_len == next_len && memcmp(sent, next, next_len) == 0) {
     p->done = 1;
     release_page(L, p);
-    raise_repeated(L, page);
+    raise_repeated(L, page, "the service returned the same nextToken twice");
+  } else if (seen_in_cycle(L, p, state, next_idx)) {
+    p->done = 1;
+    release_page(L, p);
+    raise_repeated(L, page, "the service returned a nextToken it had "
+                            "returned before: the listing would never end");
   } else {
     lua_pushvalue(L, next_idx);
     lua_setfield(L, state, "token");
@@ -242,6 +270,16 @@ static long long check_count(lua_State *L, int idx, const char *name,
     sfn_error_raisef(L, "ValidationError",
                      "%s: expected an integer, got %s", name,
                      luaL_typename(L, idx));
+#if LUA_VERSION_NUM >= 503
+  /* compared as integers: 2^53+1 must not round into range as a double */
+  if (lua_isinteger(L, idx)) {
+    lua_Integer i = lua_tointeger(L, idx);
+    if (i < (lua_Integer)lo || i > (lua_Integer)hi)
+      sfn_error_raisef(L, "ValidationError", "%s: must be an integer in %s",
+                       name, range);
+    return (long long)i;
+  }
+#endif
   v = lua_tonumber(L, idx);
   if (!(v >= lo && v <= hi) || v != floor(v))
     sfn_error_raisef(L, "ValidationError", "%s: must be an integer in %s",
@@ -259,15 +297,13 @@ static void check_pagination(lua_State *L, int idx, sfn_pagination *out) {
   luaL_checkstack(L, 4, "pagination");
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
-    const char *key =
-        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    if (key != NULL && strcmp(key, "max_items") == 0) {
+    if (sfn_key_is(L, -2, "max_items")) {
       out->max_items = check_count(L, -1, "pagination.max_items", 1,
                                    (double)SFN_TOKEN_AMOUNT_MAX, "1..2^53");
-    } else if (key != NULL && strcmp(key, "page_size") == 0) {
+    } else if (sfn_key_is(L, -2, "page_size")) {
       out->page_size = check_count(L, -1, "pagination.page_size", 1,
                                    PAGE_SIZE_MAX, "1..1000");
-    } else if (key != NULL && strcmp(key, "starting_token") == 0) {
+    } else if (sfn_key_is(L, -2, "starting_token")) {
       size_t len;
       if (lua_type(L, -1) != LUA_TSTRING)
         sfn_error_raisef(L, "ValidationError",
@@ -280,14 +316,9 @@ static void check_pagination(lua_State *L, int idx, sfn_pagination *out) {
                          "pagination.starting_token: length must be 1..%d "
                          "bytes", SFN_TOKEN_MAX);
     } else {
-      lua_pushvalue(L, -2); /* tostring on a copy keeps lua_next's key */
-      sfn_error_raisef(L, "ValidationError",
-                       "pagination: unknown key '%s' (expected max_items, "
-                       "page_size, starting_token)",
-                       lua_type(L, -1) == LUA_TSTRING ||
-                               lua_type(L, -1) == LUA_TNUMBER
-                           ? lua_tostring(L, -1)
-                           : luaL_typename(L, -1));
+      lua_pushvalue(L, -2); /* tolstring on a copy keeps lua_next's key */
+      sfn_unknown_key(L, -1, "pagination: unknown key",
+                      "max_items, page_size, starting_token");
     }
     lua_pop(L, 1);
   }

@@ -86,6 +86,31 @@ static long check_max_results(lua_State *L, int idx) {
   return (long)n;
 }
 
+int sfn_key_is(lua_State *L, int idx, const char *name) {
+  size_t len;
+  const char *key;
+  if (lua_type(L, idx) != LUA_TSTRING) return 0;
+  key = lua_tolstring(L, idx, &len);
+  return len == strlen(name) && memcmp(key, name, len) == 0;
+}
+
+void sfn_unknown_key(lua_State *L, int key_idx, const char *unknown,
+                     const char *expected) {
+  size_t len = 0;
+  const char *key = lua_type(L, key_idx) == LUA_TSTRING ||
+                            lua_type(L, key_idx) == LUA_TNUMBER
+                        ? lua_tolstring(L, lua_absindex(L, key_idx), &len)
+                        : NULL;
+  if (key == NULL)
+    sfn_error_raisef(L, "ValidationError", "%s of type %s (expected %s)",
+                     unknown, luaL_typename(L, key_idx), expected);
+  if (strlen(key) != len)
+    sfn_error_raisef(L, "ValidationError",
+                     "%s holding a NUL byte (expected %s)", unknown, expected);
+  sfn_error_raisef(L, "ValidationError", "%s '%s' (expected %s)", unknown, key,
+                   expected);
+}
+
 void sfn_params_check(lua_State *L, int idx, sfn_params *out) {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) != LUA_TTABLE)
@@ -95,25 +120,19 @@ void sfn_params_check(lua_State *L, int idx, sfn_params *out) {
   luaL_checkstack(L, 3, "params");
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
-    const char *key =
-        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    if (key != NULL && strcmp(key, "executionArn") == 0) {
+    if (sfn_key_is(L, -2, "executionArn")) {
       check_string_field(L, -1, "executionArn", ARN_MAX_CHARS,
                          &out->execution_arn, &out->execution_arn_len);
-    } else if (key != NULL && strcmp(key, "maxResults") == 0) {
+    } else if (sfn_key_is(L, -2, "maxResults")) {
       out->max_results = check_max_results(L, -1);
       out->has_max_results = 1;
-    } else if (key != NULL && strcmp(key, "nextToken") == 0) {
+    } else if (sfn_key_is(L, -2, "nextToken")) {
       check_string_field(L, -1, "nextToken", TOKEN_MAX_CHARS,
                          &out->next_token, &out->next_token_len);
     } else {
-      lua_pushvalue(L, -2); /* tostring on a copy keeps lua_next's key intact */
-      sfn_error_raisef(L, "ValidationError",
-                       "params: unknown parameter '%s' (expected executionArn, "
-                       "maxResults, nextToken)",
-                       lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER
-                           ? lua_tostring(L, -1)
-                           : luaL_typename(L, -1));
+      lua_pushvalue(L, -2); /* tolstring on a copy keeps lua_next's key */
+      sfn_unknown_key(L, -1, "params: unknown parameter",
+                      "executionArn, maxResults, nextToken");
     }
     lua_pop(L, 1);
   }

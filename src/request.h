@@ -22,6 +22,15 @@ typedef struct sfn_params {
   size_t next_token_len;
 } sfn_params;
 
+/* Whether the value at idx is the string name, byte for byte ("a\0b" is
+ * not "a"). */
+int sfn_key_is(lua_State *L, int idx, const char *name);
+
+/* Raises the ValidationError "<unknown> 'key' (expected <expected>)" for
+ * the key at key_idx (a copy: a number key is converted in place). */
+void sfn_unknown_key(lua_State *L, int key_idx, const char *unknown,
+                     const char *expected);
+
 /* Checks the params table at idx against the service model; raises a
  * ValidationError naming the field. */
 void sfn_params_check(lua_State *L, int idx, sfn_params *out);
