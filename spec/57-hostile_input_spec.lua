@@ -364,7 +364,7 @@ describe("hostile input", function()
         e = util.excerpt(("\n \t"):rep(1024 * 1024) .. "g" .. (" \1"):rep(1024 * 1024), 100)
         assert(e == "g...", e)
         local r = util.redact(("abcd"):rep(1024 * 1024), { "abcd" })
-        assert(r == ("<redacted>"):rep(1024 * 1024))
+        assert(r == "<redacted>", #r) -- adjacent copies are one redacted run
         return "linear"
       ]]), "OK", "linear")
     end)

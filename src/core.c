@@ -6,6 +6,7 @@
 #include "files.h"
 #include "pager.h"
 #include "process.h"
+#include "redact.h"
 #include "reply.h"
 #include "request.h"
 #include "retry.h"
@@ -32,5 +33,6 @@ SFN_EXPORT int luaopen_sfn_core(lua_State *L) {
   sfn_process_open(L);
   sfn_stsxml_open(L);
   sfn_files_open(L);
+  sfn_redact_open(L);
   return 1;
 }

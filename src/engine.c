@@ -15,6 +15,7 @@
 
 #include "client.h"
 #include "errors.h"
+#include "redact.h"
 #include "retry.h"
 
 enum { UV_CLIENT = 1, UV_BODY, UV_CREDENTIALS, UV_AUTHORIZATION, UV_OUTCOME };
@@ -316,18 +317,23 @@ static void log_attempt(lua_State *L, const sfn_call *call, int call_idx,
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
 }
 
-/* Removes the attempt's secrets from the error at err_idx. */
+/* Removes the attempt's secrets, whole or in part, from every field of the
+ * error at err_idx. */
 static void redact(lua_State *L, int call_idx, int err_idx) {
-  static const char *const secrets[] = {"secret_access_key", "session_token"};
+  static const char *const fields[] = {"secret_access_key", "session_token"};
+  const char *secrets[2];
+  size_t lens[2];
   int i;
   err_idx = lua_absindex(L, err_idx);
   push_slot(L, call_idx, UV_CREDENTIALS);
   for (i = 0; i < 2; i++) {
-    lua_getfield(L, -1, secrets[i]);
-    if (lua_type(L, -1) == LUA_TSTRING)
-      sfn_error_redact(L, err_idx, lua_tostring(L, -1));
-    lua_pop(L, 1);
+    lua_getfield(L, -1, fields[i]);
+    secrets[i] = lua_type(L, -1) == LUA_TSTRING
+                     ? lua_tolstring(L, -1, &lens[i])
+                     : NULL;
+    lua_pop(L, 1); /* anchored by the credentials copy */
   }
+  sfn_redact_fields(L, err_idx, secrets, lens, 2);
   lua_pop(L, 1);
 }
 

@@ -43,34 +43,6 @@ int sfn_error_throw(lua_State *L) {
   return lua_error(L);
 }
 
-void sfn_error_redact(lua_State *L, int err_idx, const char *secret) {
-  err_idx = lua_absindex(L, err_idx);
-  if (secret == NULL || secret[0] == '\0') return;
-  lua_getfield(L, err_idx, "message");
-  if (lua_type(L, -1) == LUA_TSTRING && strstr(lua_tostring(L, -1), secret) != NULL) {
-    luaL_gsub(L, lua_tostring(L, -1), secret, "<redacted>");
-    lua_setfield(L, err_idx, "message");
-  }
-  lua_pop(L, 1);
-}
-
-/** Redacts a credentials table's secrets from an error's message.
- * @function redact
- * @tparam table err an sfn.Error
- * @tparam table credentials { secret_access_key=, session_token= } */
-static int l_redact(lua_State *L) {
-  static const char *const fields[] = {"secret_access_key", "session_token"};
-  size_t i;
-  luaL_checktype(L, 1, LUA_TTABLE);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-    lua_getfield(L, 2, fields[i]);
-    if (lua_type(L, -1) == LUA_TSTRING) sfn_error_redact(L, 1, lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
-  return 0;
-}
-
 int sfn_error_is(lua_State *L, int idx) {
   int is;
   if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
@@ -173,6 +145,4 @@ void sfn_errors_open(lua_State *L) {
   lua_setfield(L, -2, "Error");
   lua_pushcfunction(L, l_is_error);
   lua_setfield(L, -2, "is_error");
-  lua_pushcfunction(L, l_redact);
-  lua_setfield(L, -2, "redact");
 }

@@ -20,11 +20,6 @@ int sfn_error_raisef(lua_State *L, const char *code, const char *fmt, ...);
 /* Raises the value on top of the stack. Never returns. */
 int sfn_error_throw(lua_State *L);
 
-/* Replaces every copy of a secret in the error's message with
- * "<redacted>": services echo what they were sent (an InvalidSignature
- * message quotes the canonical request, session token included). */
-void sfn_error_redact(lua_State *L, int err_idx, const char *secret);
-
 /* Whether the value at idx is an sfn.Error. */
 int sfn_error_is(lua_State *L, int idx);
 

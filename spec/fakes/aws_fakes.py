@@ -13,6 +13,11 @@ KIND is one of:
              SigV4 of signed calls with its own implementation against
              --key ID --secret SECRET; --xml answers XML even when JSON is
              asked for; --error CODE answers an ErrorResponse.
+  echo       a hostile ListMapRuns endpoint: plants the secret it was sent
+             (the X-Amz-Security-Token header, or --secret S) in the reply
+             part the executionArn's last word names: requestid,
+             errortype, type, message, reason, longmessage (the secret
+             straddles the 1,024-byte cut), html500, garbage200.
 Common: --expiration ISO8601 for the credentials handed out, --akid/--sak/
 --token for their values; --delay S stalls every answer S seconds (the
 server is threaded: concurrent requests stall together); --short-first S
@@ -172,6 +177,38 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(404, "", "text/plain")
 
     # ---- container ----
+    def echo(self, body):
+        secret = OPTS.get("secret") or self.headers.get("X-Amz-Security-Token", "")
+        where = json.loads(body or b"{}").get("executionArn", "").rsplit(":", 1)[-1]
+        err = {"__type": "AccessDeniedException", "message": "no"}
+        headers = {"x-amzn-RequestId": "req-1"}
+        status, reason, ctype = 400, None, "application/x-amz-json-1.0"
+        if where == "requestid":
+            headers["x-amzn-RequestId"] = secret
+        elif where == "errortype":
+            headers["X-Amzn-Errortype"] = secret + ":http://internal.amazon.com/"
+        elif where == "type":
+            err["__type"] = "com.amazonaws#" + secret
+        elif where == "message":
+            err["message"] = "you sent " + secret + " which is wrong"
+        elif where == "reason":
+            status, reason = 503, "Busy " + secret[:70]
+        elif where == "longmessage":
+            err["message"] = "x" * 1000 + secret
+        elif where == "html500":
+            status, ctype = 500, "text/html"
+        elif where == "garbage200":
+            status = 200
+        data = ("<html><body>%s</body></html>" % secret if where == "html500"
+                else "not json " + secret if where == "garbage200" else json.dumps(err)).encode()
+        self.send_response(status, reason)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
     def container(self, body):
         h = self.headers_lower()
         if "fail" in OPTS and STATE["count"] <= int(OPTS["fail"]):

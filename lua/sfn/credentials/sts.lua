@@ -134,15 +134,20 @@ function sts.call(ctx, action, params, creds)
     method = "POST", url = url, headers = headers, body = body,
     timeout = sts.TIMEOUT, connect_timeout = sts.TIMEOUT, ca_file = ctx.ca_file,
   })
+  -- what STS may echo back: the source credentials, the web identity token
+  local secrets = { creds and creds.secret_access_key, creds and creds.session_token, params.WebIdentityToken }
+  local function shown(text, max)
+    return util.excerpt(util.redact(tostring(text or ""), secrets), max)
+  end
   if not ok then
     local e = status
     util.fail(("STS %s at %s failed: %s"):format(action, url,
-      errors.is_error(e) and (e.code .. ": " .. tostring(e.message)) or "request failed"))
+      errors.is_error(e) and (shown(e.code, 100) .. ": " .. shown(e.message, 300)) or "request failed"))
   end
   local c, err = read_reply(action, status, rheaders, rbody or "")
   if not c then
     util.fail(("STS %s failed (HTTP %d)%s: %s"):format(action, status,
-      err.code and (" " .. tostring(err.code)) or "", util.excerpt(tostring(err.message or ""), 300)))
+      err.code and (" " .. shown(err.code, 100)) or "", shown(err.message, 300)))
   end
   if type(c.access_key_id) ~= "string" or type(c.secret_access_key) ~= "string" then
     util.fail(("STS %s: reply holds no usable Credentials"):format(action))

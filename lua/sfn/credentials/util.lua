@@ -82,27 +82,12 @@ function util.validate(c, where, code)
            expiration = exp, source = c.source }
 end
 
---- Removes every occurrence of the given secrets from text. One pass per
--- secret, the pieces joined once: linear in the text.
+--- Removes the given secrets from text, whole and any fragment of 16 bytes
+-- or more (a cut elsewhere may have left part of one). Call it before any
+-- cut (`util.excerpt`).
 function util.redact(text, secrets)
   if type(text) ~= "string" then return text end
-  for _, s in ipairs(secrets) do
-    if type(s) == "string" and #s >= 4 then
-      local parts, i = {}, 1
-      while true do
-        local a, b = text:find(s, i, true)
-        if not a then break end
-        parts[#parts + 1] = text:sub(i, a - 1)
-        parts[#parts + 1] = "<redacted>"
-        i = b + 1
-      end
-      if i > 1 then
-        parts[#parts + 1] = text:sub(i)
-        text = table.concat(parts)
-      end
-    end
-  end
-  return text
+  return require("sfn.core").redact_text(text, secrets)
 end
 
 --- A one-line, length-capped printable excerpt (for stderr, error bodies):
