@@ -5,6 +5,7 @@
 local core = require "sfn.core"
 local config = require "sfn.config"
 local driver = require "sfn.driver"
+local errors = require "sfn.errors"
 
 local sfn = {
   _VERSION = core._VERSION,
@@ -32,7 +33,8 @@ end
 -- @treturn table the client, with readable `region` and `endpoint`
 -- @raise ConfigError when no region can be resolved or an option is wrong
 function sfn.new(opts)
-  local cfg = config.resolve(opts, os.getenv)
+  -- options tables whose metamethods raise still give a ConfigError
+  local cfg = errors.protect("ConfigError", "sfn.new: options", config.resolve, opts, os.getenv)
   local agent = user_agent()
   local self = setmetatable({
     region = cfg.region,
@@ -116,6 +118,20 @@ end
 --- Releases the connection now (it is also released when collected).
 function Client:close()
   self._core:close()
+end
+
+-- Every public method checks its `self` first: `client.list_map_runs(p)`
+-- is a ValidationError, not an index error deep inside.
+for name, method in pairs(Client) do
+  if type(method) == "function" and name:sub(1, 1) ~= "_" then
+    Client[name] = function(self, ...)
+      if getmetatable(self) ~= Client then
+        errors.raise("ValidationError", ("client:%s: expected an sfn client, got %s (call methods with ':')")
+          :format(name, type(self)))
+      end
+      return method(self, ...)
+    end
+  end
 end
 
 --- Formats epoch seconds as ISO 8601 UTC with milliseconds.

@@ -34,13 +34,20 @@ static void block_for(double seconds) {
   }
 }
 
-/* Waits through the `sleep` option when set, else blocks the thread. */
+/* Waits through the `sleep` option when set, else blocks the thread. A
+ * hook that raises (or yields, which a C caller cannot allow) fails the
+ * call with a ConfigError; its own sfn.Error passes through. */
 static void pause_for(lua_State *L, int client_idx, double seconds) {
   sfn_client_push_option(L, client_idx, "sleep");
   if (lua_type(L, -1) == LUA_TFUNCTION) {
+    int status;
     lua_pushnumber(L, seconds);
-    lua_call(L, 1, 0);
-    return;
+    status = lua_pcall(L, 1, 0, 0);
+    if (status == LUA_OK) return;
+    if (status == LUA_ERRMEM || sfn_error_is(L, -1)) lua_error(L);
+    sfn_error_raisef(L, "ConfigError", "the sleep option failed: %s",
+                     lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                    : luaL_typename(L, -1));
   }
   lua_pop(L, 1);
   block_for(seconds);

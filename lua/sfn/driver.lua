@@ -52,7 +52,7 @@ end
 
 local function sleep_for(cfg, seconds)
   if cfg.sleep then
-    return cfg.sleep(seconds)
+    return errors.protect("ConfigError", "the sleep option failed", cfg.sleep, seconds)
   end
   local ngx = rawget(_G, "ngx")
   if cosockets_available() and ngx.sleep then
@@ -67,7 +67,7 @@ local function transport_error(err)
   if core.is_error(err) then
     return err
   end
-  return errors.new("TransportError", "transport failed: " .. tostring(err), { retryable = true })
+  return errors.new("TransportError", "transport failed: " .. errors.describe(err), { retryable = true })
 end
 
 -- The call's I/O for the credential providers: their requests

@@ -3,6 +3,12 @@
 -- @module sfn.errors
 local core = require "sfn.core"
 
+local unpack = table.unpack or unpack
+
+local function pack(...)
+  return { n = select("#", ...), ... }
+end
+
 local errors = { _VERSION = core._VERSION, Error = core.Error, is_error = core.is_error }
 
 --- Makes an error table.
@@ -28,6 +34,32 @@ end
 -- @raise always
 function errors.raise(code, message, fields)
   error(errors.new(code, message, fields), 0)
+end
+
+--- Describes any raised value in a few words, whatever its metamethods do
+-- (a `__tostring` that raises is not called twice).
+-- @return v the raised value
+-- @treturn string
+function errors.describe(v)
+  if type(v) == "string" then return v end
+  if type(v) == "number" then return tostring(v) end
+  local ok, text = pcall(tostring, v)
+  if ok and type(text) == "string" then return text end
+  return "a " .. type(v) .. " value"
+end
+
+--- Calls f(...); a raised sfn.Error passes through, anything else becomes
+-- an sfn.Error with the given code whose message names what failed.
+-- @tparam string code @tparam string what e.g. "sfn.new: options"
+-- @raise sfn.Error
+function errors.protect(code, what, f, ...)
+  local result = pack(pcall(f, ...))
+  if result[1] then
+    return unpack(result, 2, result.n)
+  end
+  local err = result[2]
+  if core.is_error(err) then error(err, 0) end
+  errors.raise(code, what .. ": " .. errors.describe(err))
 end
 
 return errors

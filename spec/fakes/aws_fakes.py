@@ -17,7 +17,8 @@ KIND is one of:
              (the X-Amz-Security-Token header, or --secret S) in the reply
              part the executionArn's last word names: requestid,
              errortype, type, message, reason, longmessage (the secret
-             straddles the 1,024-byte cut), html500, garbage200.
+             straddles the 1,024-byte cut), html500, garbage200; nothttp
+             answers with another protocol's banner.
 Common: --expiration ISO8601 for the credentials handed out, --akid/--sak/
 --token for their values; --delay S stalls every answer S seconds (the
 server is threaded: concurrent requests stall together); --short-first S
@@ -183,6 +184,10 @@ class Handler(BaseHTTPRequestHandler):
         err = {"__type": "AccessDeniedException", "message": "no"}
         headers = {"x-amzn-RequestId": "req-1"}
         status, reason, ctype = 400, None, "application/x-amz-json-1.0"
+        if where == "nothttp":  # not HTTP at all: another protocol's banner
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.2\r\n")
+            self.close_connection = True
+            return
         if where == "requestid":
             headers["x-amzn-RequestId"] = secret
         elif where == "errortype":

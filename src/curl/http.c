@@ -171,7 +171,9 @@ void sfn_http_push_error(lua_State *L, CURLcode rc, const sfn_transfer *t) {
   } else if (rc == CURLE_OPERATION_TIMEDOUT) {
     lua_pushfstring(L, "timed out: %s", detail);
     sfn_error_push(L, "TimeoutError", lua_tostring(L, -1), 0, NULL, 1, 1);
-  } else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT) {
+  } else if (rc == CURLE_URL_MALFORMAT) {
+    /* the URL itself: UNSUPPORTED_PROTOCOL here is the server's (an
+     * HTTP/0.9 or garbage status line), endpoints are checked at sfn.new */
     lua_pushfstring(L, "bad endpoint: %s", detail);
     sfn_error_push(L, "ConfigError", lua_tostring(L, -1), 0, NULL, 0, 1);
   } else {
