@@ -100,7 +100,7 @@ static int l_sleep(lua_State *L) {
 static int l_client_list_map_runs(lua_State *L) {
   sfn_client_check(L, 1);
   lua_settop(L, 2);
-  sfn_client_fetch(L, 1, 2);
+  sfn_client_fetch(L, 1, &sfn_op_list_map_runs, 2);
   return 1;
 }
 

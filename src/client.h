@@ -5,6 +5,7 @@
 
 #include "compat.h"
 #include "curl_api.h"
+#include "operations.h"
 #include "request.h"
 #include "retry.h"
 #include "sigv4.h"
@@ -35,10 +36,11 @@ sfn_client *sfn_client_check(lua_State *L, int idx);
  * nil when unset. */
 void sfn_client_push_option(lua_State *L, int client_idx, const char *name);
 
-/* Calls ListMapRuns through the client at client_idx with the params table
- * at params_idx over libcurl (curl_driver.c); pushes the page or raises the
+/* Calls op through the client at client_idx with the params table at
+ * params_idx over libcurl (curl_driver.c); pushes the result or raises the
  * sfn.Error of the last attempt. */
-void sfn_client_fetch(lua_State *L, int client_idx, int params_idx);
+void sfn_client_fetch(lua_State *L, int client_idx, const sfn_operation *op,
+                      int params_idx);
 
 /* Creates the sfn.Client metatable; registers core.new_client,
  * core.monotonic, core.sleep and core.limits on the module table at the top

@@ -124,13 +124,14 @@ static void send_request(lua_State *L, sfn_call *call, sfn_client *c,
   sfn_call_reply(L, call, call_idx, &reply, got.body, got.date);
 }
 
-void sfn_client_fetch(lua_State *L, int client_idx, int params_idx) {
+void sfn_client_fetch(lua_State *L, int client_idx, const sfn_operation *op,
+                      int params_idx) {
   sfn_client *c;
   sfn_call *call;
   int call_idx;
   client_idx = lua_absindex(L, client_idx);
   c = sfn_client_check(L, client_idx);
-  call = sfn_call_new(L, client_idx, params_idx);
+  call = sfn_call_new(L, client_idx, op, params_idx);
   call_idx = lua_gettop(L);
   for (;;) {
     lua_settop(L, call_idx);

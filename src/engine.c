@@ -32,6 +32,7 @@ typedef enum call_state {
 } call_state;
 
 struct sfn_call {
+  const sfn_operation *op;
   call_state state;
   int attempt;
   int refreshed;       /* the call refreshed its credentials once */
@@ -86,16 +87,36 @@ static void expect_state(lua_State *L, const sfn_call *call, call_state want,
                      "sfn.Call: %s does not answer the pending action", what);
 }
 
-sfn_call *sfn_call_new(lua_State *L, int client_idx, int params_idx) {
-  sfn_params params;
+/* Under lua_pcall: the operation (upvalue) pushes the body of params. */
+static int push_body(lua_State *L) {
+  const sfn_operation *op = lua_touserdata(L, lua_upvalueindex(1));
+  op->push_body(L, 1);
+  return 1;
+}
+
+/* Sets the `operation` field of the sfn.Error at idx to op's name. */
+static void name_operation(lua_State *L, int idx, const sfn_operation *op) {
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, op->name);
+  lua_setfield(L, idx, "operation");
+}
+
+sfn_call *sfn_call_new(lua_State *L, int client_idx, const sfn_operation *op,
+                       int params_idx) {
   sfn_call *call;
   client_idx = lua_absindex(L, client_idx);
   params_idx = lua_absindex(L, params_idx);
   sfn_client_check(L, client_idx);
-  sfn_params_check(L, params_idx, &params);
-  sfn_params_push_body(L, &params);
+  lua_pushlightuserdata(L, (void *)op);
+  lua_pushcclosure(L, push_body, 1);
+  lua_pushvalue(L, params_idx);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+    if (sfn_error_is(L, -1)) name_operation(L, -1, op);
+    lua_error(L);
+  }
   call = lua_newuserdata(L, sizeof *call);
   memset(call, 0, sizeof *call);
+  call->op = op;
   luaL_setmetatable(L, SFN_CALL_MT);
   sfn_uuid4(call->invocation_id);
   lua_createtable(L, UV_OUTCOME, 0);
@@ -217,6 +238,7 @@ void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
     }
     /* the attempts sent before this one's credentials failed */
     set_int_field(L, lua_gettop(L), "attempts", call->attempt - 1);
+    name_operation(L, -1, call->op);
     fail_with_top(L, call, call_idx);
     return;
   }
@@ -243,6 +265,7 @@ void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
                              : 0;
   info.invocation_id = call->invocation_id;
   info.user_agent = client->user_agent;
+  info.target = call->op->target;
   push_slot(L, call_idx, UV_BODY);
   body = lua_tolstring(L, -1, &body_len);
   sfn_request_sign(L, &client->key, &client->endpoint, client->region,
@@ -276,7 +299,7 @@ static void log_attempt(lua_State *L, const sfn_call *call, int call_idx,
   }
   lua_createtable(L, 0, 12);
   record = lua_gettop(L);
-  lua_pushliteral(L, SFN_OPERATION);
+  lua_pushstring(L, call->op->name);
   lua_setfield(L, record, "operation");
   set_int_field(L, record, "attempt", call->attempt);
   set_int_field(L, record, "max_attempts", client->max_attempts);
@@ -362,6 +385,7 @@ static void settle(lua_State *L, sfn_call *call, int call_idx, int ok,
     return;
   }
   redact(L, call_idx, outcome);
+  name_operation(L, outcome, call->op);
   set_int_field(L, outcome, "attempts", call->attempt);
   lua_getfield(L, outcome, "code");
   throttled = sfn_error_code_throttling(lua_tostring(L, -1));
@@ -397,7 +421,7 @@ void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
   call_idx = lua_absindex(L, call_idx);
   call->owned_body = owned_body; /* freed by __gc should decoding raise */
   expect_state(L, call, ST_AWAIT_REPLY, "reply");
-  ok = sfn_reply_decode(L, reply);
+  ok = call->op->decode(L, reply);
   free(call->owned_body);
   call->owned_body = NULL;
   settle(L, call, call_idx, ok, date);
@@ -566,10 +590,15 @@ static int l_call_gc(lua_State *L) {
 /** Starts a call: validates params (before anything else).
  * @function call
  * @tparam userdata client sfn.Client @tparam table params
+ * @tparam[opt="ListMapRuns"] string operation
  * @treturn userdata sfn.Call */
 static int l_new_call(lua_State *L) {
+  const char *name = luaL_optstring(L, 3, "ListMapRuns");
+  const sfn_operation *op = sfn_operation_find(name);
+  if (op == NULL)
+    sfn_error_raisef(L, "ValidationError", "call: unknown operation '%s'", name);
   lua_settop(L, 2);
-  sfn_call_new(L, 1, 2);
+  sfn_call_new(L, 1, op, 2);
   return 1;
 }
 

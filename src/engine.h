@@ -16,6 +16,7 @@
 #define SFN_ENGINE_H
 
 #include "compat.h"
+#include "operations.h"
 #include "reply.h"
 #include "request.h"
 
@@ -31,9 +32,11 @@ typedef enum sfn_action {
 
 typedef struct sfn_call sfn_call;
 
-/* Checks the params table at params_idx (ValidationError before anything
- * else) and pushes a new sfn.Call on the sfn.Client at client_idx. */
-sfn_call *sfn_call_new(lua_State *L, int client_idx, int params_idx);
+/* Checks the params table at params_idx against the operation's model
+ * (ValidationError before anything else) and pushes a new sfn.Call of op
+ * on the sfn.Client at client_idx. */
+sfn_call *sfn_call_new(lua_State *L, int client_idx, const sfn_operation *op,
+                       int params_idx);
 
 /* The next action. DONE and FAIL push the page or the error. */
 sfn_action sfn_call_next(lua_State *L, sfn_call *call, int call_idx);
@@ -62,7 +65,7 @@ void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
 /* Answers SEND with the transport's sfn.Error on top of the stack (popped). */
 void sfn_call_transport_error(lua_State *L, sfn_call *call, int call_idx);
 
-/* Registers the sfn.Call metatable and core.call(client, params). */
+/* Registers the sfn.Call metatable and core.call(client, params [, op]). */
 void sfn_engine_open(lua_State *L);
 
 #endif

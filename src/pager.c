@@ -514,7 +514,7 @@ static int fetch_page(lua_State *L, sfn_pager *p) {
   base = lua_gettop(L);
   push_params(L, p);
   p->fetching = 1;
-  sfn_client_fetch(L, base, base + 1);
+  sfn_client_fetch(L, base, &sfn_op_list_map_runs, base + 1);
   if (p->done) { /* closed by a Lua transport during the fetch */
     p->fetching = 0;
     return 0;

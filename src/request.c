@@ -315,7 +315,10 @@ void sfn_request_sign(lua_State *L, sfn_sigv4_cache *cache,
   /* The first entries are the signed ones. */
   add_header(out, "Host", endpoint->host, strlen(endpoint->host));
   add_header(out, "Content-Type", SFN_CONTENT_TYPE, sizeof SFN_CONTENT_TYPE - 1);
-  add_header(out, "X-Amz-Target", SFN_TARGET, sizeof SFN_TARGET - 1);
+  {
+    const char *target = attempt->target != NULL ? attempt->target : SFN_TARGET;
+    add_header(out, "X-Amz-Target", target, strlen(target));
+  }
   add_header(out, "X-Amz-Date", out->amz_date, 16);
   if (credentials->session_token != NULL)
     add_header(out, "X-Amz-Security-Token", credentials->session_token,

@@ -72,6 +72,7 @@ typedef struct sfn_attempt {
                                 the server's clock; 0 when no reply told us */
   const char *invocation_id; /* UUID kept across the attempts of one call */
   const char *user_agent;
+  const char *target;        /* X-Amz-Target; NULL: ListMapRuns */
 } sfn_attempt;
 
 #define SFN_MAX_HEADERS 10
