@@ -11,6 +11,8 @@
 #include "../curl_api.h"
 #include "http.h"
 
+#define SIZE_HINT_MAX (1024 * 1024)
+
 struct sfn_curl_conn {
   CURL *curl;
   pid_t pid;                  /* the process that made curl */
@@ -118,6 +120,8 @@ static int conn_post(lua_State *L, sfn_curl_conn *conn, const char *url,
   /* the body changes hands: the next transfer grows a new buffer */
   out->body = t->body;
   out->body_len = t->len;
+  /* the next body starts as large as this one (up to SIZE_HINT_MAX) */
+  t->size_hint = t->len < SIZE_HINT_MAX ? t->len + 1 : SIZE_HINT_MAX;
   t->body = NULL;
   t->len = t->cap = 0;
   return 1;
