@@ -209,7 +209,7 @@ bench-quick:
 # spec/fuzz/README.md; never in CI).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= reply fastpage errors token stsxml request
+FUZZ_TARGETS ?= reply fastpage errors token stsxml request redact
 FUZZ_ARGS ?=
 FUZZ_SKIP ?=
 FUZZ_BUILD = build/fuzz
