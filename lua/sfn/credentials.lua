@@ -35,7 +35,9 @@ credentials.PROVIDER_MODULES = {
   "sfn.credentials.env",
   "sfn.credentials.assume_role",
   "sfn.credentials.web_identity",
+  "sfn.credentials.sso",
   "sfn.credentials.shared_file",
+  "sfn.credentials.login",
   "sfn.credentials.process",
   "sfn.credentials.config_file",
   "sfn.credentials.container",
@@ -104,6 +106,8 @@ credentials.KEY_ENV = {
   "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
   "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
   "AWS_STS_REGIONAL_ENDPOINTS",
+  "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SIGNIN",
+  "AWS_LOGIN_CACHE_DIRECTORY", "HOME",
 }
 
 --- Seconds a caller waits for another caller's fetch (in this worker) or

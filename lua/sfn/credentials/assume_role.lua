@@ -31,8 +31,9 @@ local function profile_chain(ctx, name)
   local sub = setmetatable({ profile_name = name }, { __index = ctx })
   local c = require("sfn.credentials.web_identity").load(sub, name, true)
   if c then return c end
-  for _, mod in ipairs { "sfn.credentials.shared_file", "sfn.credentials.process", "sfn.credentials.config_file" } do
-    c = require(mod).load(sub)
+  for _, mod in ipairs { "sfn.credentials.sso", "sfn.credentials.shared_file", "sfn.credentials.login",
+    "sfn.credentials.process", "sfn.credentials.config_file" } do
+    c = require(mod).load(sub, name)
     if c then return c end
   end
   return nil
