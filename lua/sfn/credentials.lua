@@ -171,7 +171,7 @@ function credentials.cache_key(ctx)
     local v = getenv(name)
     if v ~= nil then parts[#parts + 1] = name .. "=" .. tostring(v) end
   end
-  for _, seam in ipairs { "now", "sleep", "http", "spawn", "sign", "providers", "process_timeout" } do
+  for _, seam in ipairs { "now", "sleep", "http", "spawn", "sign", "providers", "process_timeout", "mfa_code" } do
     parts[#parts + 1] = seam .. "=" .. identity(ctx[seam])
   end
   return table.concat(parts, "\0")
@@ -398,7 +398,7 @@ end
 -- have the same `credentials.cache_key` share one cache entry; explicit
 -- credentials are never shared.
 -- @tparam table ctx `{ explicit=, getenv=, profile_name=, explicit_profile=,
---   files=, region=, use_fips=, use_dual_stack=, ca_file=, shared_dict=,
+--   files=, region=, use_fips=, use_dual_stack=, ca_file=, shared_dict=, mfa_code=,
 --   now=, sleep=, http=, spawn=, sign=, providers=, process_timeout=, log= }`
 --   (`now`..`process_timeout`: test seams)
 -- @treturn function `function(force_refresh, io) -> credentials`, where `io`
