@@ -74,6 +74,7 @@ build = {
     ["sfn.profile"] = "lua/sfn/profile.lua",
     ["sfn.safe"] = "lua/sfn/safe.lua",
     ["sfn.time"] = "lua/sfn/time.lua",
+    ["sfn.useragent"] = "lua/sfn/useragent.lua",
   },
   install = {
     bin = { ["sfn-map-runs"] = "bin/sfn-map-runs" },

@@ -167,7 +167,7 @@ local function json_string(s)
     local c = s:byte(i)
     if c < 0x80 then
       local ch = string.char(c)
-      out[#out + 1] = JSON_ESC[ch] or (c < 0x20 and ("\\u%04x"):format(c)) or (c == 0x7f and "\x7f") or ch
+      out[#out + 1] = JSON_ESC[ch] or (c < 0x20 and ("\\u%04x"):format(c)) or ch
       i = i + 1
     else
       local cp, len
