@@ -30,7 +30,7 @@ build = {
     ["sfn.core"] = {
       sources = {
         -- every src/*.c (kept in step by the spec "rockspec lists every source")
-        "src/client.c", "src/compat.c", "src/core.c", "src/curl_driver.c", "src/engine.c",
+        "src/client.c", "src/compat.c", "src/core.c", "src/curl_driver.c", "src/dpop.c", "src/engine.c",
         "src/errors.c", "src/fastpage.c", "src/files.c", "src/operations.c", "src/pager.c", "src/process.c",
         "src/redact.c", "src/reply.c", "src/request.c", "src/retry.c", "src/sigv4.c", "src/stsxml.c",
         "src/token.c",
@@ -59,9 +59,11 @@ build = {
     ["sfn.credentials.container"] = "lua/sfn/credentials/container.lua",
     ["sfn.credentials.env"] = "lua/sfn/credentials/env.lua",
     ["sfn.credentials.imds"] = "lua/sfn/credentials/imds.lua",
+    ["sfn.credentials.login"] = "lua/sfn/credentials/login.lua",
     ["sfn.credentials.process"] = "lua/sfn/credentials/process.lua",
     ["sfn.credentials.shared_file"] = "lua/sfn/credentials/shared_file.lua",
     ["sfn.credentials.static_profile"] = "lua/sfn/credentials/static_profile.lua",
+    ["sfn.credentials.sso"] = "lua/sfn/credentials/sso.lua",
     ["sfn.credentials.sts"] = "lua/sfn/credentials/sts.lua",
     ["sfn.credentials.util"] = "lua/sfn/credentials/util.lua",
     ["sfn.credentials.web_identity"] = "lua/sfn/credentials/web_identity.lua",
@@ -72,6 +74,7 @@ build = {
     ["sfn.profile"] = "lua/sfn/profile.lua",
     ["sfn.safe"] = "lua/sfn/safe.lua",
     ["sfn.time"] = "lua/sfn/time.lua",
+    ["sfn.useragent"] = "lua/sfn/useragent.lua",
   },
   install = {
     bin = { ["sfn-map-runs"] = "bin/sfn-map-runs" },

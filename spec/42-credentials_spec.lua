@@ -613,8 +613,8 @@ describe("credentials.new seam", function()
   it("exposes the provider list in botocore's order", function()
     local names = {}
     for _, p in ipairs(credentials.default_providers()) do names[#names + 1] = p.name end
-    assert.same({ "env", "assume-role", "web-identity", "shared-credentials-file", "credential-process",
-      "config-file", "container", "imds" }, names)
+    assert.same({ "env", "assume-role", "web-identity", "sso", "shared-credentials-file", "login",
+      "credential-process", "config-file", "container", "imds" }, names)
   end)
 end)
 

@@ -453,6 +453,8 @@ describe("sfn.cli.run", function()
       "--endpoint", "http://127.0.0.1:1", "--region", "eu-west-1", "--profile", "p" },
       { stdout = out, stderr = err, new_client = fake_client(0, seen) })
     assert.are.equal(0, status)
+    assert.are.equal(cli.prompt_mfa, seen.client_opts.mfa_code) -- the CLI prompts for MFA codes
+    seen.client_opts.mfa_code = nil
     assert.are.same({ endpoint = "http://127.0.0.1:1", region = "eu-west-1", profile = "p" }, seen.client_opts)
     assert.are.same({ executionArn = arn("fake") }, seen.params)
     assert.are.same({ max_items = 5, page_size = 2, starting_token = "T" }, seen.pagination)
@@ -463,7 +465,7 @@ describe("sfn.cli.run", function()
   it("leaves unset options to the library (environment, profile, defaults)", function()
     local seen = {}
     cli.run({ arn("fake") }, { stdout = sink(), stderr = sink(), new_client = fake_client(0, seen) })
-    assert.are.same({}, seen.client_opts)
+    assert.are.same({ mfa_code = cli.prompt_mfa }, seen.client_opts)
     assert.are.same({}, seen.pagination)
   end)
 

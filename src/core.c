@@ -1,6 +1,7 @@
 /* luaopen_sfn_core: assembles the module from each file's part. */
 #include "client.h"
 #include "compat.h"
+#include "dpop.h"
 #include "errors.h"
 #include "engine.h"
 #include "files.h"
@@ -34,5 +35,6 @@ SFN_EXPORT int luaopen_sfn_core(lua_State *L) {
   sfn_stsxml_open(L);
   sfn_files_open(L);
   sfn_redact_open(L);
+  sfn_dpop_open(L);
   return 1;
 }

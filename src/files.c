@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -217,7 +218,143 @@ static int l_file_type(lua_State *L) {
   return 1;
 }
 
+/* Owner of a temporary file being written: closed and unlinked unless the
+ * rename took it. */
+typedef struct temp_file {
+  int fd;
+  char path[4096 + 16];
+} temp_file;
+
+#define TEMP_MT "sfn.TempFile"
+
+static void drop_temp(temp_file *t) {
+  if (t->fd >= 0) {
+    close(t->fd);
+    t->fd = -1;
+  }
+  if (t->path[0] != '\0') {
+    unlink(t->path);
+    t->path[0] = '\0';
+  }
+}
+
+static int temp_gc(lua_State *L) {
+  drop_temp(luaL_checkudata(L, 1, TEMP_MT));
+  return 0;
+}
+
+/** Replaces a file atomically, as botocore's JSONFileCache and the AWS CLI
+ * do: a temporary file in the same directory (mode 0600), written, fsynced,
+ * then renamed over the target. The target's directory must exist.
+ * @function write_file_atomic
+ * @tparam string path
+ * @tparam string data
+ * @treturn[1] true
+ * @treturn[2] nil
+ * @treturn[2] string a message naming the file and the reason (never the data)
+ * @raise ValidationError on bad arguments */
+static int l_write_file_atomic(lua_State *L) {
+  size_t len, dlen, done = 0;
+  const char *path, *data;
+  char shown[SHOWN_PATH + 4];
+  temp_file *t;
+  int err;
+
+  if (lua_type(L, 1) != LUA_TSTRING || lua_type(L, 2) != LUA_TSTRING)
+    return sfn_error_raisef(L, "ValidationError", "write_file_atomic: path and data must be strings");
+  path = lua_tolstring(L, 1, &len);
+  data = lua_tolstring(L, 2, &dlen);
+  if (len == 0 || strlen(path) != len || len > 4096)
+    return sfn_error_raisef(L, "ValidationError",
+                            "write_file_atomic: path must be 1..4096 bytes and hold no NUL byte");
+  shown_path(shown, sizeof shown, path, len);
+
+  t = lua_newuserdata(L, sizeof *t);
+  t->fd = -1;
+  t->path[0] = '\0';
+  luaL_setmetatable(L, TEMP_MT);
+  memcpy(t->path, path, len);
+  memcpy(t->path + len, ".XXXXXX.tmp", 12);
+  t->fd = mkstemps(t->path, 4); /* mode 0600 */
+  if (t->fd < 0) {
+    err = errno;
+    t->path[0] = '\0';
+    return fail(L, "unwritable", "cannot create a temporary file next to %s: %s", shown, strerror(err));
+  }
+  while (done < dlen) {
+    ssize_t n = write(t->fd, data + done, dlen - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : EIO;
+      drop_temp(t);
+      return fail(L, "unwritable", "cannot write %s: %s", shown, strerror(err));
+    }
+    done += (size_t)n;
+  }
+  if (fsync(t->fd) != 0 || close(t->fd) != 0) {
+    err = errno;
+    t->fd = -1;
+    drop_temp(t);
+    return fail(L, "unwritable", "cannot write %s: %s", shown, strerror(err));
+  }
+  t->fd = -1;
+  if (rename(t->path, path) != 0) {
+    err = errno;
+    drop_temp(t);
+    return fail(L, "unwritable", "cannot replace %s: %s", shown, strerror(err));
+  }
+  t->path[0] = '\0';
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/** Creates a directory and its missing parents (mode 0700 for the ones it
+ * makes), as os.makedirs(exist_ok=True).
+ * @function mkdir_p
+ * @tparam string path
+ * @treturn[1] true
+ * @treturn[2] nil
+ * @treturn[2] string a message naming the directory
+ * @raise ValidationError on bad arguments */
+static int l_mkdir_p(lua_State *L) {
+  size_t len, i;
+  const char *path;
+  char buf[4096 + 1], shown[SHOWN_PATH + 4];
+  struct stat st;
+
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return sfn_error_raisef(L, "ValidationError", "mkdir_p: path must be a string");
+  path = lua_tolstring(L, 1, &len);
+  if (len == 0 || strlen(path) != len || len > 4096)
+    return sfn_error_raisef(L, "ValidationError", "mkdir_p: path must be 1..4096 bytes and hold no NUL byte");
+  memcpy(buf, path, len + 1);
+  for (i = 1; i <= len; i++) {
+    if (buf[i] != '/' && buf[i] != '\0') continue;
+    buf[i] = '\0';
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+      int err = errno;
+      shown_path(shown, sizeof shown, buf, i);
+      return fail(L, "unwritable", "cannot create the directory %s: %s", shown, strerror(err));
+    }
+    if (i < len) buf[i] = '/';
+  }
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    shown_path(shown, sizeof shown, path, len);
+    return fail(L, "unwritable", "%s is not a directory%s", shown, "");
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 void sfn_files_open(lua_State *L) {
+  luaL_newmetatable(L, TEMP_MT);
+  lua_pushcfunction(L, temp_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_write_file_atomic);
+  lua_setfield(L, -2, "write_file_atomic");
+  lua_pushcfunction(L, l_mkdir_p);
+  lua_setfield(L, -2, "mkdir_p");
   luaL_newmetatable(L, FILE_MT);
   lua_pushcfunction(L, file_gc);
   lua_setfield(L, -2, "__gc");

@@ -4,7 +4,7 @@
 
 #include "compat.h"
 
-/* Registers core.read_file and core.file_type on the module table at the top of the stack. */
+/* Registers core.read_file, core.file_type, core.write_file_atomic and core.mkdir_p on the module table at the top of the stack. */
 void sfn_files_open(lua_State *L);
 
 #endif

@@ -428,6 +428,32 @@ local function one_line(s)
   return (tostring(s):gsub("%s*[\r\n]+%s*", " "):gsub("%s+$", ""))
 end
 
+--- Asks for an MFA code on the terminal (/dev/tty), without echo, as the
+-- AWS CLI does: `Enter MFA code for <serial>: `. The library calls it only
+-- when a role profile has mfa_serial and no cached role credentials.
+-- @tparam string serial the MFA device
+-- @treturn string the code
+-- @raise CredentialsError when there is no terminal
+function cli.prompt_mfa(serial)
+  local tty = io.open("/dev/tty", "r+")
+  if not tty then
+    require("sfn.errors").raise("CredentialsError",
+      "an MFA code is needed but there is no terminal to ask for it on")
+  end
+  local shown = tostring(serial):sub(1, 200):gsub("%c", "?")
+  tty:write("Enter MFA code for " .. shown .. ": ")
+  tty:flush()
+  os.execute("stty -echo < /dev/tty 2>/dev/null")
+  local ok, line = pcall(tty.read, tty, "*l")
+  os.execute("stty echo < /dev/tty 2>/dev/null")
+  tty:write("\n")
+  tty:close()
+  if not ok or type(line) ~= "string" then
+    require("sfn.errors").raise("CredentialsError", "no MFA code was entered")
+  end
+  return line
+end
+
 --- Lists the Map Runs the options ask for and writes them with `write`.
 -- @tparam table opts from `parse_args`
 -- @tparam function write called with each piece of output
@@ -438,6 +464,7 @@ function cli.list(opts, write, new_client)
     endpoint = opts.endpoint,
     region = opts.region,
     profile = opts.profile,
+    mfa_code = cli.prompt_mfa,
   }
   local format = cli.formatters[opts.output or "json"](write)
   local iterate, pager, init, closing = client:map_runs({ executionArn = opts.execution_arn }, {

@@ -63,6 +63,10 @@ local OPTION_CHECKS = {
   log = function(v) if type(v) ~= "function" then return "a function" end end,
   sleep = function(v) if type(v) ~= "function" then return "a function" end end,
   shared_dict = function(v) if type(v) ~= "string" or v == "" then return "a non-empty string" end end,
+  mfa_code = function(v) if type(v) ~= "function" then return "a function" end end,
+  app_id = function(v)
+    if type(v) ~= "string" or v == "" or #v > 50 then return "a string of 1..50 characters" end
+  end,
 }
 
 local function check_options(opts)
@@ -275,6 +279,9 @@ function config.resolve(opts, getenv, deps)
   end
 
   -- credentials (resolved lazily, cached per process: see sfn.credentials)
+  -- the application id of the User-Agent (sfn.useragent sanitises it)
+  cfg.app_id = opts.app_id or env("AWS_SDK_UA_APP_ID") or pval("sdk_ua_app_id")
+
   cfg.credentials = credentials.new {
     explicit = opts.credentials,
     getenv = getenv,
@@ -286,6 +293,7 @@ function config.resolve(opts, getenv, deps)
     use_dual_stack = use_dual,
     ca_file = cfg.ca_file,
     shared_dict = shared_dict,
+    mfa_code = opts.mfa_code,
     log = opts.log,
     now = deps.now,
     sleep = deps.sleep,

@@ -35,7 +35,9 @@ credentials.PROVIDER_MODULES = {
   "sfn.credentials.env",
   "sfn.credentials.assume_role",
   "sfn.credentials.web_identity",
+  "sfn.credentials.sso",
   "sfn.credentials.shared_file",
+  "sfn.credentials.login",
   "sfn.credentials.process",
   "sfn.credentials.config_file",
   "sfn.credentials.container",
@@ -104,6 +106,8 @@ credentials.KEY_ENV = {
   "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
   "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
   "AWS_STS_REGIONAL_ENDPOINTS",
+  "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SIGNIN",
+  "AWS_LOGIN_CACHE_DIRECTORY", "HOME",
 }
 
 --- Seconds a caller waits for another caller's fetch (in this worker) or
@@ -167,7 +171,7 @@ function credentials.cache_key(ctx)
     local v = getenv(name)
     if v ~= nil then parts[#parts + 1] = name .. "=" .. tostring(v) end
   end
-  for _, seam in ipairs { "now", "sleep", "http", "spawn", "sign", "providers", "process_timeout" } do
+  for _, seam in ipairs { "now", "sleep", "http", "spawn", "sign", "providers", "process_timeout", "mfa_code" } do
     parts[#parts + 1] = seam .. "=" .. identity(ctx[seam])
   end
   return table.concat(parts, "\0")
@@ -394,7 +398,7 @@ end
 -- have the same `credentials.cache_key` share one cache entry; explicit
 -- credentials are never shared.
 -- @tparam table ctx `{ explicit=, getenv=, profile_name=, explicit_profile=,
---   files=, region=, use_fips=, use_dual_stack=, ca_file=, shared_dict=,
+--   files=, region=, use_fips=, use_dual_stack=, ca_file=, shared_dict=, mfa_code=,
 --   now=, sleep=, http=, spawn=, sign=, providers=, process_timeout=, log= }`
 --   (`now`..`process_timeout`: test seams)
 -- @treturn function `function(force_refresh, io) -> credentials`, where `io`

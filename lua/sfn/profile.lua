@@ -306,6 +306,7 @@ end
 -- @tparam function getenv
 -- @treturn table `{ profiles = {name = {...}}, config_profiles = {...},
 --   credentials_profiles = {...}, services = {name = {...}},
+--   sso_sessions = {name = {...}} (the `[sso-session NAME]` sections),
 --   config_file = path, credentials_file = path }`
 function profile.load(getenv)
   local raw = getenv
@@ -318,7 +319,7 @@ function profile.load(getenv)
   local config_file = profile.expand_path(getenv("AWS_CONFIG_FILE") or "~/.aws/config", getenv)
   local creds_file = profile.expand_path(getenv("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials", getenv)
   local out = {
-    profiles = {}, config_profiles = {}, credentials_profiles = {}, services = {},
+    profiles = {}, config_profiles = {}, credentials_profiles = {}, services = {}, sso_sessions = {},
     config_file = config_file, credentials_file = creds_file,
   }
   local cfg = load_ini(config_file)
@@ -330,6 +331,8 @@ function profile.load(getenv)
         target = out.config_profiles
       elseif key:sub(1, 8) == "services" then
         target = out.services
+      elseif key:sub(1, 11) == "sso-session" then
+        target = out.sso_sessions
       elseif key == "default" then
         target, pname = out.config_profiles, "default"
       end

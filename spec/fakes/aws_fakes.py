@@ -19,6 +19,19 @@ KIND is one of:
              errortype, type, message, reason, longmessage (the secret
              straddles the 1,024-byte cut), html500, garbage200; nothttp
              answers with another protocol's banner.
+  sso        IAM Identity Center portal GetRoleCredentials (GET
+             /federation/credentials); --access-token T is the bearer token it
+             takes (else 401 UnauthorizedException); --status N answers N
+             (403: ForbiddenException); --garbage answers 200 "not json".
+  oidc       SSO OIDC CreateToken (POST /token, refresh_token grant);
+             --refresh-token R and --client-secret S are required;
+             --new-token T, --new-refresh R2 (else none), --expires-in N;
+             --error CODE answers 400 with that error.
+  signin     AWS Sign-In CreateOAuth2Token (POST /v1/token): verifies the
+             DPoP proof (ES256 over the JWK in its header, with the
+             `cryptography` package) and logs "dpop" = {ok, header, claims};
+             --refresh-token R is required; --error TOKEN_EXPIRED etc.
+             answers 400 AccessDeniedException with that error.
 Common: --expiration ISO8601 for the credentials handed out, --akid/--sak/
 --token for their values; --delay S stalls every answer S seconds (the
 server is threaded: concurrent requests stall together); --short-first S
@@ -110,6 +123,38 @@ def sigv4_check(method, path, headers, body, key, secret):
     if not hmac.compare_digest(want, fields.get("Signature", "")):
         return "signature mismatch"
     return None
+
+
+def _b64d(s):
+    import base64
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def dpop_check(jwt):
+    """Verifies a DPoP proof independently: {ok, why, header, claims}."""
+    try:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+        h64, p64, s64 = jwt.split(".")
+        header = json.loads(_b64d(h64))
+        claims = json.loads(_b64d(p64))
+        jwk = header["jwk"]
+        pub = ec.EllipticCurvePublicNumbers(
+            int.from_bytes(_b64d(jwk["x"]), "big"), int.from_bytes(_b64d(jwk["y"]), "big"),
+            ec.SECP256R1()).public_key()
+        sig = _b64d(s64)
+        if len(sig) != 64:
+            return {"ok": False, "why": "signature is not 64 bytes"}
+        der = encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+        try:
+            pub.verify(der, (h64 + "." + p64).encode(), ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            return {"ok": False, "why": "bad signature", "header": header, "claims": claims}
+        return {"ok": True, "header": header, "claims": claims}
+    except Exception as e:  # noqa: BLE001
+        return {"ok": False, "why": repr(e)}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -272,6 +317,79 @@ class Handler(BaseHTTPRequestHandler):
                                TOKEN, EXPIRATION, action, action))
         return self.reply(200, xml, "text/xml")
 
+    # ---- SSO portal ----
+    def sso(self, body):
+        h = self.headers_lower()
+        url = urllib.parse.urlsplit(self.path)
+        if self.command != "GET" or url.path != "/federation/credentials":
+            return self.reply(404, '{"message":"not found"}')
+        if "garbage" in OPTS:
+            return self.reply(200, "not json " + h.get("x-amz-sso_bearer_token", ""))
+        status = int(OPTS.get("status", 0))
+        if status == 403:
+            return self.typed_error(403, "ForbiddenException", "No access")
+        if status:
+            return self.typed_error(status, "InternalServerException",
+                                    "broken " + h.get("x-amz-sso_bearer_token", ""))
+        if h.get("x-amz-sso_bearer_token") != OPTS.get("access-token", "sso-access-token-SHOULD-NOT-LEAK"):
+            return self.typed_error(401, "UnauthorizedException",
+                                    "Session token not found or invalid")
+        q = dict(urllib.parse.parse_qsl(url.query))
+        if not q.get("role_name") or not q.get("account_id"):
+            return self.typed_error(400, "InvalidRequestException", "missing")
+        ms = calendar.timegm(time.strptime(EXPIRATION, "%Y-%m-%dT%H:%M:%SZ")) * 1000 + 123
+        return self.reply(200, json.dumps({"roleCredentials": {
+            "accessKeyId": AKID, "secretAccessKey": SAK, "sessionToken": TOKEN,
+            "expiration": ms}}))
+
+    def typed_error(self, status, code, message, extra=None):
+        doc = {"message": message}
+        doc.update(extra or {})
+        data = json.dumps(doc).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("x-amzn-ErrorType", code + ":http://internal.amazon.com/")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    # ---- SSO OIDC ----
+    def oidc(self, body):
+        if self.command != "POST" or self.path != "/token":
+            return self.reply(404, '{"message":"not found"}')
+        try:
+            j = json.loads(body)
+        except ValueError:
+            return self.typed_error(400, "InvalidRequestException", "bad json")
+        if "error" in OPTS:
+            return self.typed_error(400, OPTS["error"], "refused",
+                                    {"error": "invalid_grant", "error_description": "refused"})
+        if (j.get("grantType") != "refresh_token"
+                or j.get("refreshToken") != OPTS.get("refresh-token")
+                or j.get("clientSecret") != OPTS.get("client-secret")):
+            return self.typed_error(400, "InvalidGrantException", "bad grant",
+                                    {"error": "invalid_grant"})
+        out = {"accessToken": OPTS.get("new-token", "sso-new-access-token-SHOULD-NOT-LEAK"),
+               "tokenType": "Bearer", "expiresIn": int(OPTS.get("expires-in", 3600))}
+        if "new-refresh" in OPTS:
+            out["refreshToken"] = OPTS["new-refresh"]
+        return self.reply(200, json.dumps(out))
+
+    # ---- Sign-In ----
+    def signin(self, body):
+        if self.command != "POST" or self.path != "/v1/token":
+            return self.reply(404, '{"message":"not found"}')
+        j = json.loads(body or b"{}")
+        if "error" in OPTS:
+            return self.typed_error(400, "AccessDeniedException", "denied",
+                                    {"error": OPTS["error"]})
+        if j.get("grantType") != "refresh_token" or j.get("refreshToken") != OPTS.get("refresh-token"):
+            return self.typed_error(400, "ValidationException", "bad grant")
+        return self.reply(200, json.dumps({
+            "accessToken": {"accessKeyId": AKID, "secretAccessKey": SAK, "sessionToken": TOKEN},
+            "tokenType": "aws_sigv4", "expiresIn": int(OPTS.get("expires-in", 900)),
+            "refreshToken": OPTS.get("new-refresh", "login-new-refresh-SHOULD-NOT-LEAK")}))
+
     def sts_error(self, status, code, message):
         xml = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
                "<Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error>"
@@ -285,6 +403,8 @@ class Handler(BaseHTTPRequestHandler):
     def handle_any(self):
         body = self.read_body()
         self.record(body)
+        if KIND == "signin":
+            log({"dpop": dpop_check(self.headers.get("DPoP", ""))})
         if "delay" in OPTS:
             time.sleep(float(OPTS["delay"]))
         getattr(self, KIND)(body)

@@ -29,17 +29,8 @@ end
 
 --- The STS endpoint URL and signing region for a context.
 function sts.endpoint(ctx)
-  local ignore = util.to_bool(util.setting(ctx, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "ignore_configured_endpoint_urls"))
-  if not ignore then
-    local url = util.nonempty(ctx.getenv("AWS_ENDPOINT_URL_STS")) or util.nonempty(ctx.getenv("AWS_ENDPOINT_URL"))
-    local p = ctx.files and ctx.files.profiles[ctx.profile_name]
-    if not url and p then
-      local svc = type(p.services) == "string" and ctx.files.services[p.services]
-      if type(svc) == "table" and type(svc.sts) == "table" then url = util.nonempty(svc.sts.endpoint_url) end
-      if not url and type(p.endpoint_url) == "string" then url = util.nonempty(p.endpoint_url) end
-    end
-    if url then return url, ctx.region or "us-east-1" end
-  end
+  local url = util.configured_endpoint(ctx, "sts")
+  if url then return url, ctx.region or "us-east-1" end
   local mode = util.setting(ctx, "AWS_STS_REGIONAL_ENDPOINTS", "sts_regional_endpoints") or "regional"
   mode = mode:lower()
   if mode ~= "regional" and mode ~= "legacy" then

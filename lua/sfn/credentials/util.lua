@@ -151,4 +151,158 @@ function util.read_file(path, max_bytes)
   return require("sfn.core").read_file(path, max_bytes or util.MAX_TOKEN_FILE_BYTES)
 end
 
+--- The largest credential cache file read (SSO token, login session, CLI
+-- cache).
+util.MAX_CACHE_FILE_BYTES = 1024 * 1024
+
+local JSON_ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+
+-- A JSON string as Python's json.dumps writes it (ensure_ascii: every
+-- non-ASCII code point as \uXXXX, surrogate pairs above U+FFFF). Bytes that
+-- are not UTF-8 are written as U+FFFD.
+local function json_string(s)
+  local out, i, n = { '"' }, 1, #s
+  while i <= n do
+    local c = s:byte(i)
+    if c < 0x80 then
+      local ch = string.char(c)
+      out[#out + 1] = JSON_ESC[ch] or (c < 0x20 and ("\\u%04x"):format(c)) or ch
+      i = i + 1
+    else
+      local cp, len
+      if c >= 0xf0 and c < 0xf5 then cp, len = c % 8, 4
+      elseif c >= 0xe0 then cp, len = c % 16, 3
+      elseif c >= 0xc2 and c < 0xe0 then cp, len = c % 32, 2 end
+      local ok = len ~= nil and i + len - 1 <= n
+      if ok then
+        for k = 1, len - 1 do
+          local b = s:byte(i + k)
+          if b < 0x80 or b > 0xbf then ok = false break end
+          cp = cp * 64 + (b % 64)
+        end
+      end
+      if not ok then cp, len = 0xfffd, 1 end
+      if cp >= 0x10000 then
+        local v = cp - 0x10000
+        out[#out + 1] = ("\\u%04x\\u%04x"):format(0xd800 + math.floor(v / 1024), 0xdc00 + v % 1024)
+      else
+        out[#out + 1] = ("\\u%04x"):format(cp)
+      end
+      i = i + len
+    end
+  end
+  out[#out + 1] = '"'
+  return table.concat(out)
+end
+
+--- JSON text as Python's json.dumps(obj) writes it (separators ", " and
+-- ": "). Objects are `{ {key, value}, ... }` arrays of pairs (written in
+-- that order) marked with `util.ordered`; strings, integers, booleans.
+function util.json_encode(v)
+  local t = type(v)
+  if t == "string" then return json_string(v) end
+  if t == "boolean" then return tostring(v) end
+  if t == "number" then
+    if v == math.floor(v) and v > -2^53 and v < 2^53 then return ("%d"):format(v) end
+    return ("%.17g"):format(v)
+  end
+  if t == "table" and getmetatable(v) == util.ordered then
+    local parts = {}
+    for i, kv in ipairs(v) do parts[i] = json_string(kv[1]) .. ": " .. util.json_encode(kv[2]) end
+    return "{" .. table.concat(parts, ", ") .. "}"
+  end
+  error("json_encode: unsupported value of type " .. t)
+end
+
+--- Marks an array of {key, value} pairs as a JSON object for json_encode.
+util.ordered = {}
+function util.object(pairs_list)
+  return setmetatable(pairs_list, util.ordered)
+end
+
+--- A time as botocore writes cache timestamps: "%Y-%m-%dT%H:%M:%SZ".
+function util.utc_stamp(t, suffix)
+  return os.date("!%Y-%m-%dT%H:%M:%S", math.floor(t)) .. (suffix or "Z")
+end
+
+--- Parses a cache file timestamp: ISO 8601 as util.parse_time, and also the
+-- AWS CLI's "...UTC" form (strftime %Z of a UTC time).
+function util.parse_cache_time(v)
+  if type(v) == "string" and v:sub(-3) == "UTC" then v = v:sub(1, -4) .. "Z" end
+  return util.parse_time(v)
+end
+
+--- A JSON object from a cache file.
+-- @treturn[1] table the object
+-- @treturn[2] nil
+-- @treturn[2] string why not ("missing" or a message naming the file)
+function util.read_json_file(path)
+  local text, err, kind = util.read_file(path, util.MAX_CACHE_FILE_BYTES)
+  if not text then return nil, kind == "missing" and "missing" or err end
+  local j = require("sfn.core").json_decode(text)
+  if type(j) ~= "table" then return nil, path .. " is not a JSON object" end
+  return j
+end
+
+--- Writes text to path atomically (temp file + rename, mode 0600), making
+-- the directory first when `mkdir` is set.
+-- @treturn[1] true
+-- @treturn[2] nil
+-- @treturn[2] string a message naming the file
+function util.write_file(path, text, mkdir)
+  local core = require "sfn.core"
+  if mkdir then
+    local dir = path:match("^(.*)/[^/]*$")
+    if dir and dir ~= "" then
+      local ok, err = core.mkdir_p(dir)
+      if not ok then return nil, err end
+    end
+  end
+  return core.write_file_atomic(path, text)
+end
+
+--- A path under the home directory (botocore's expanduser).
+function util.home_path(ctx, rest)
+  return require("sfn.profile").expand_path("~/" .. rest, function(k) return ctx.getenv(k) end)
+end
+
+-- Service ids as botocore names them for configured endpoints.
+local SERVICE_ENV = { sts = "STS", sso = "SSO", sso_oidc = "SSO_OIDC", signin = "SIGNIN" }
+
+--- The configured endpoint URL of a service, as botocore resolves it:
+-- AWS_ENDPOINT_URL_<ID>, AWS_ENDPOINT_URL, the profile's `services`
+-- section, the profile's endpoint_url; nil when none or when
+-- ignore_configured_endpoint_urls is set.
+-- @tparam table ctx
+-- @tparam string key "sts", "sso", "sso_oidc" or "signin"
+function util.configured_endpoint(ctx, key)
+  if util.to_bool(util.setting(ctx, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "ignore_configured_endpoint_urls")) then
+    return nil
+  end
+  local url = util.nonempty(ctx.getenv("AWS_ENDPOINT_URL_" .. SERVICE_ENV[key]))
+    or util.nonempty(ctx.getenv("AWS_ENDPOINT_URL"))
+  local p = ctx.files and ctx.files.profiles[ctx.profile_name]
+  if not url and p then
+    local svc = type(p.services) == "string" and ctx.files.services[p.services]
+    if type(svc) == "table" and type(svc[key]) == "table" then url = util.nonempty(svc[key].endpoint_url) end
+    if not url and type(p.endpoint_url) == "string" then url = util.nonempty(p.endpoint_url) end
+  end
+  return url
+end
+
+--- Reads a JSON reply of a rest-json service: the decoded body (or nil) and
+-- the error code (x-amzn-ErrorType, else the body's __type/error/code).
+function util.rest_json(headers, body)
+  local j = require("sfn.core").json_decode(body or "")
+  if type(j) ~= "table" then j = nil end
+  local code = headers and headers["x-amzn-errortype"]
+  if type(code) == "string" then code = code:match("^[^:]*") end
+  if not code and j then
+    code = (type(j.__type) == "string" and j.__type) or (type(j.code) == "string" and j.code) or nil
+    if code then code = code:match("[^#]*$") end
+  end
+  return j, code
+end
+
 return util
