@@ -35,7 +35,7 @@ end
 function sfn.new(opts)
   -- options tables whose metamethods raise still give a ConfigError
   local cfg = errors.protect("ConfigError", "sfn.new: options", config.resolve, opts, os.getenv)
-  local agent = user_agent()
+  local agent = require("sfn.useragent").build(user_agent(), cfg)
   local self = setmetatable({
     region = cfg.region,
     endpoint = cfg.endpoint,

@@ -55,6 +55,16 @@ describe("a function transport", function()
     assert.truthy(sent[1].headers.Authorization:match("^AWS4%-HMAC%-SHA256 Credential=AKIDEXAMPLE/"))
   end)
 
+  it("names the transport it went through in the User-Agent", function()
+    local sent = {}
+    client(recording_transport(sent), { app_id = "billing ui" }):list_map_runs { executionArn = PREFIX .. "runs-3" }
+    assert.truthy(sent[1].headers["User-Agent"]:match("^sfn/%S+ lua/%S+.* app/billing%-ui md/transport#function$"),
+      sent[1].headers["User-Agent"])
+    client("curl"):list_map_runs { executionArn = PREFIX .. "runs-3" }
+    local ua = server:stats().last_request.headers["user-agent"]
+    assert.truthy(ua:match(" md/transport#curl$"), ua)
+  end)
+
   it("walks pages and items like the curl transport", function()
     local c = client(recording_transport({}))
     local curl = client("curl")

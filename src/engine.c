@@ -5,7 +5,8 @@
  *   [UV_CREDENTIALS]  the attempt's credentials (a private copy: the signed
  *                     headers point into its strings)
  *   [UV_AUTHORIZATION] the attempt's Authorization value (same reason)
- *   [UV_OUTCOME]      the last attempt's page or sfn.Error */
+ *   [UV_OUTCOME]      the last attempt's page or sfn.Error
+ *   [UV_USER_AGENT]   the client's User-Agent naming the transport */
 #include "engine.h"
 
 #include <stdlib.h>
@@ -18,7 +19,14 @@
 #include "redact.h"
 #include "retry.h"
 
-enum { UV_CLIENT = 1, UV_BODY, UV_CREDENTIALS, UV_AUTHORIZATION, UV_OUTCOME };
+enum {
+  UV_CLIENT = 1,
+  UV_BODY,
+  UV_CREDENTIALS,
+  UV_AUTHORIZATION,
+  UV_OUTCOME,
+  UV_USER_AGENT
+};
 
 typedef enum call_state {
   ST_START,          /* a new attempt begins */
@@ -42,6 +50,7 @@ struct sfn_call {
   double delay;
   double started;      /* monotonic seconds at SEND */
   char *owned_body;    /* a reply body being decoded (freed by __gc too) */
+  const char *transport; /* "curl", "ngx" or "function" (static) */
   char invocation_id[37];
   sfn_signed_headers headers;
 };
@@ -117,6 +126,7 @@ sfn_call *sfn_call_new(lua_State *L, int client_idx, const sfn_operation *op,
   call = lua_newuserdata(L, sizeof *call);
   memset(call, 0, sizeof *call);
   call->op = op;
+  call->transport = "curl";
   luaL_setmetatable(L, SFN_CALL_MT);
   sfn_uuid4(call->invocation_id);
   lua_createtable(L, UV_OUTCOME, 0);
@@ -215,6 +225,39 @@ static void fail_with_top(lua_State *L, sfn_call *call, int call_idx) {
   call->state = ST_FAILED;
 }
 
+/* The User-Agent naming the call's transport ("md/transport#ngx"), made
+ * once per client and transport and kept in the client's uservalue; the
+ * call anchors it for its lifetime. */
+static const char *call_user_agent(lua_State *L, sfn_call *call,
+                                   int call_idx, const sfn_client *client) {
+  const char *agent;
+  push_slot(L, call_idx, UV_USER_AGENT);
+  agent = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  if (agent != NULL || client->user_agent == NULL) return agent;
+  push_slot(L, call_idx, UV_CLIENT);
+  lua_getuservalue(L, -1);
+  lua_pushfstring(L, "user_agent_%s", call->transport);
+  lua_pushvalue(L, -1);
+  lua_rawget(L, -3);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushfstring(L, "%s md/transport#%s", client->user_agent,
+                    call->transport);
+    lua_pushvalue(L, -2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -5);
+  }
+  agent = lua_tostring(L, -1);
+  set_slot(L, call_idx, UV_USER_AGENT);
+  lua_pop(L, 3);
+  return agent;
+}
+
+void sfn_call_set_transport(sfn_call *call, const char *transport) {
+  call->transport = transport;
+}
+
 void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
                           int value_idx) {
   sfn_client *client;
@@ -264,7 +307,7 @@ void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
                                    (client->timeout_ms + 999) / 1000
                              : 0;
   info.invocation_id = call->invocation_id;
-  info.user_agent = client->user_agent;
+  info.user_agent = call_user_agent(L, call, call_idx, client);
   info.target = call->op->target;
   push_slot(L, call_idx, UV_BODY);
   body = lua_tolstring(L, -1, &body_len);
@@ -591,14 +634,18 @@ static int l_call_gc(lua_State *L) {
  * @function call
  * @tparam userdata client sfn.Client @tparam table params
  * @tparam[opt="ListMapRuns"] string operation
+ * @tparam[opt="function"] string transport "function" or "ngx", for the
+ *   User-Agent
  * @treturn userdata sfn.Call */
 static int l_new_call(lua_State *L) {
+  static const char *const transports[] = {"function", "ngx", NULL};
   const char *name = luaL_optstring(L, 3, "ListMapRuns");
   const sfn_operation *op = sfn_operation_find(name);
+  int transport = luaL_checkoption(L, 4, "function", transports);
   if (op == NULL)
     sfn_error_raisef(L, "ValidationError", "call: unknown operation '%s'", name);
   lua_settop(L, 2);
-  sfn_call_new(L, 1, op, 2);
+  sfn_call_set_transport(sfn_call_new(L, 1, op, 2), transports[transport]);
   return 1;
 }
 

@@ -38,6 +38,10 @@ typedef struct sfn_call sfn_call;
 sfn_call *sfn_call_new(lua_State *L, int client_idx, const sfn_operation *op,
                        int params_idx);
 
+/* Names the transport that carries the call out (a static string: "curl",
+ * the default, "ngx" or "function"), for the User-Agent. */
+void sfn_call_set_transport(sfn_call *call, const char *transport);
+
 /* The next action. DONE and FAIL push the page or the error. */
 sfn_action sfn_call_next(lua_State *L, sfn_call *call, int call_idx);
 

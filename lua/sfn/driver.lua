@@ -108,7 +108,8 @@ end
 --- One page: the engine's call (`core.call`), its actions carried out in
 -- Lua. Every decision is the engine's; this loop only does the I/O.
 function Driver:list_map_runs(send, params)
-  local call = core.call(self.policy, params)
+  -- this driver carries out a user's function or cosockets
+  local call = core.call(self.policy, params, nil, type(self.choice) == "function" and "function" or "ngx")
   local credentials, cfg = self.cfg.credentials, self.cfg
   local io = credentials_io(cfg, send)
   while true do
