@@ -98,6 +98,24 @@ for _, transport in ipairs { "curl", "function" } do
   end
 end
 
+describe("the CLI facing the same endpoint", function()
+  local support = require "support"
+  for planted, secret in pairs { token = TOKEN, secret = SECRET } do
+    for _, place in ipairs(PLACES) do
+      it(("prints no part of the %s planted in the %s"):format(planted, place), function()
+        local cmd = ("env AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s AWS_MAX_ATTEMPTS=1 "
+          .. "LUA_PATH=%s LUA_CPATH=%s %s bin/sfn-map-runs %s --region us-east-1 --endpoint %s 2>&1")
+          :format(KEY, support.quote(SECRET), support.quote(TOKEN), support.quote(support.lua_path()),
+            support.quote(support.lua_cpath()), support.quote(support.interpreter()),
+            support.quote(PREFIX .. place), support.quote(servers[planted].url))
+        local out = support.capture(cmd)
+        assert.truthy(out:find("sfn-map-runs:", 1, true), out) -- it did fail, and said so
+        assert_clean({ out }, secret, "CLI, " .. place)
+      end)
+    end
+  end
+end)
+
 describe("core.redact_text", function()
   local core = require "sfn.core"
   it("redacts whole secrets and fragments of 16 bytes or more, and leaves the rest", function()
