@@ -79,6 +79,7 @@ static void check_enum(lua_State *L, int idx, const sfn_member *m) {
   size_t len, i;
   const char *s;
   luaL_Buffer b;
+  idx = lua_absindex(L, idx); /* the buffer below pushes */
   if (lua_type(L, idx) == LUA_TSTRING) {
     s = lua_tolstring(L, idx, &len);
     for (i = 0; m->values[i] != NULL; i++)
