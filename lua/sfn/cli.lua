@@ -728,9 +728,14 @@ function cli.watch(opts, write, ctx)
   while true do
     -- the list may grow while the execution runs; one DescribeMapRun per
     -- Map Run not yet known to have stopped
-    local iterate, pager, init, closing = client:map_runs({ executionArn = opts.execution_arn },
-      { page_size = opts.page_size })
-    for run in iterate, pager, init, closing do
+    -- (not `for run in iterate, pager, init, closing`: Lua 5.1 miscompiles a
+    -- four-value for-in whose body declares locals)
+    local iterate, pager = client:map_runs({ executionArn = opts.execution_arn }, { page_size = opts.page_size })
+    while true do
+      local run = iterate(pager)
+      if run == nil then
+        break
+      end
       local arn = run.mapRunArn
       if not described[arn] then
         order[#order + 1] = arn
