@@ -30,9 +30,10 @@ build = {
     ["sfn.core"] = {
       sources = {
         -- every src/*.c (kept in step by the spec "rockspec lists every source")
-        "src/client.c", "src/compat.c", "src/core.c", "src/curl_driver.c", "src/dpop.c", "src/engine.c",
-        "src/errors.c", "src/fastpage.c", "src/files.c", "src/operations.c", "src/pager.c", "src/process.c",
-        "src/redact.c", "src/reply.c", "src/request.c", "src/retry.c", "src/sigv4.c", "src/stsxml.c",
+        "src/client.c", "src/compat.c", "src/core.c", "src/curl_driver.c", "src/describe_map_run.c",
+        "src/dpop.c", "src/engine.c", "src/errors.c", "src/fastpage.c", "src/files.c",
+        "src/list_executions.c", "src/operations.c", "src/pager.c", "src/process.c", "src/redact.c",
+        "src/reply.c", "src/request.c", "src/retry.c", "src/shape.c", "src/sigv4.c", "src/stsxml.c",
         "src/token.c",
       },
       incdirs = { "$(CJSON_INCDIR)/cjson", "$(OPENSSL_INCDIR)", "$(EXPAT_INCDIR)" },

@@ -1,4 +1,6 @@
---- AWS Step Functions ListMapRuns for Lua: one page, every page, every item.
+--- AWS Step Functions Map Runs for Lua: ListMapRuns (one page, every page,
+-- every item), DescribeMapRun, and ListExecutions (a Map Run's child
+-- executions).
 -- The front of the C core `sfn.core`: configuration and credentials are
 -- resolved here (see `sfn.config`), the rest happens in C.
 -- @module sfn
@@ -16,7 +18,15 @@ local sfn = {
 local Client = {}
 Client.__index = Client
 -- The methods that return iterators (sfn.safe wraps them differently).
-Client._iterators = { list_map_runs_pages = true, map_runs = true }
+Client._iterators = {
+  list_map_runs_pages = true, map_runs = true,
+  list_executions_pages = true, executions = true, map_run_descriptions = true,
+}
+-- The operation each method calls (errors raised before the call name it).
+Client._operations = {
+  describe_map_run = "DescribeMapRun", list_executions = "ListExecutions",
+  list_executions_pages = "ListExecutions", executions = "ListExecutions",
+}
 -- The class, for sfn.safe: it wraps every public method it finds here.
 sfn._Client = Client
 
@@ -95,6 +105,77 @@ function Client:map_runs(params, pagination)
   return self._core:items(params, pagination)
 end
 
+-- One call of an operation through the transport in use.
+local function call(self, op_name, params)
+  local send = self._driver:transport()
+  if send then
+    return self._driver:call(send, op_name, params)
+  end
+  return self._core:call(op_name, params)
+end
+
+-- The page or item iterator of an operation that pages.
+local function iterate(self, kind, op_name, params, pagination)
+  local send = self._driver:transport()
+  if send then
+    return self._driver[kind](self._driver, send, params, pagination, op_name)
+  end
+  return self._core[kind](self._core, params, pagination, op_name)
+end
+
+--- One Map Run: DescribeMapRun.
+-- @tparam table params { mapRunArn= }
+-- @treturn table { mapRunArn=, executionArn=, status=, startDate=, stopDate=?,
+--   maxConcurrency=, toleratedFailurePercentage=, toleratedFailureCount=,
+--   itemCounts=, executionCounts=, redriveCount=?, redriveDate=?, ResponseMetadata= }
+-- @raise sfn.Error (ResourceNotFound, InvalidArn, ...)
+function Client:describe_map_run(params)
+  return call(self, "DescribeMapRun", params)
+end
+
+--- One page of executions: ListExecutions.
+-- @tparam table params { mapRunArn= or stateMachineArn=, statusFilter=?,
+--   redriveFilter=? (with mapRunArn), maxResults=?, nextToken=? }
+-- @treturn table page { executions=, nextToken=, ResponseMetadata= }
+-- @raise sfn.Error
+function Client:list_executions(params)
+  return call(self, "ListExecutions", params)
+end
+
+--- Iterates over pages of executions, as `list_map_runs_pages` does.
+-- @tparam table params @tparam[opt] table pagination
+-- @raise sfn.Error (from the loop)
+function Client:list_executions_pages(params, pagination)
+  return iterate(self, "pages", "ListExecutions", params, pagination)
+end
+
+--- Iterates over executions across pages: `for e in client:executions(params, pagination)`.
+-- @tparam table params @tparam[opt] table pagination
+-- @raise sfn.Error (from the loop)
+function Client:executions(params, pagination)
+  return iterate(self, "items", "ListExecutions", params, pagination)
+end
+
+--- Walks an execution's Map Runs with their descriptions:
+-- `for description, run in client:map_run_descriptions{ executionArn = arn }`.
+-- One DescribeMapRun per Map Run, made when the loop reaches it; one page of
+-- Map Runs in memory. The second value is the ListMapRuns pager
+-- (`resume_token` after `max_items`).
+-- @tparam table params ListMapRuns params
+-- @tparam[opt] table pagination
+-- @raise sfn.Error (from the loop)
+function Client:map_run_descriptions(params, pagination)
+  local next_run, pager, init, closing = self:map_runs(params, pagination)
+  local function step()
+    local run = next_run(pager, init)
+    if run == nil then
+      return nil
+    end
+    return call(self, "DescribeMapRun", { mapRunArn = run.mapRunArn }), run
+  end
+  return step, pager, nil, closing
+end
+
 --- Every Map Run in one array (up to `pagination.max_items`).
 -- @treturn table array of Map Runs
 -- @treturn string|nil the resume token when `max_items` stopped early
@@ -127,7 +208,7 @@ for name, method in pairs(Client) do
     Client[name] = function(self, ...)
       if getmetatable(self) ~= Client then
         errors.raise("ValidationError", ("client:%s: expected an sfn client, got %s (call methods with ':')")
-          :format(name, type(self)))
+          :format(name, type(self)), { operation = Client._operations[name] })
       end
       return method(self, ...)
     end

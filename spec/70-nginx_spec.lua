@@ -416,6 +416,75 @@ describe("OpenResty handlers", function()
     end)
   end)
 
+  describe("after the list: DescribeMapRun and ListExecutions over cosockets", function()
+    local function plain_client()
+      return local_client { max_attempts = 3, timeout = 10 }
+    end
+    local function strip(t)
+      t.ResponseMetadata = nil
+      return t
+    end
+
+    it("map_run_descriptions: what the plain-Lua client returns", function()
+      if skip_without_nginx() then return end
+      local doc = nginx.json("/runs", { op = "describe", arn = "runs-10", transport = "ngx" })
+      assert.is_true(doc.ok, json.encode(doc))
+      assert.are.equal("ngx", doc.transport)
+      assert.are.equal(10, doc.count)
+      local c, i = plain_client(), 0
+      for d in c:map_run_descriptions { executionArn = PREFIX .. "runs-10" } do
+        i = i + 1
+        local got = doc.items[i]
+        assert.are.equal(d.mapRunArn, got.mapRunArn)
+        assert.are.equal(d.status, got.status)
+        if d.status ~= "RUNNING" then -- a running Map Run's counts move with time
+          assert.are.equal(json.encode(strip(d)), json.encode(got))
+        end
+      end
+      assert.are.equal(10, i)
+    end)
+
+    it("executions: the same items and resume token, then the rest", function()
+      if skip_without_nginx() then return end
+      local c = plain_client()
+      local failed_run = c:all_map_runs { executionArn = PREFIX .. "runs-10" }[5].mapRunArn
+      local args = { op = "executions", map_run = failed_run, status_filter = "FAILED", max_items = 5,
+        page_size = 2, transport = "ngx" }
+      local doc = nginx.json("/runs", args)
+      assert.is_true(doc.ok, json.encode(doc))
+      assert.are.equal(5, doc.count)
+      local want, iterate, pager = {}, c:executions({ mapRunArn = failed_run, statusFilter = "FAILED" },
+        { max_items = 5, page_size = 2 })
+      for e in iterate, pager do
+        want[#want + 1] = strip(e)
+      end
+      assert.are.equal(json.encode(want), json.encode(doc.items))
+      assert.are.equal(pager.resume_token, doc.resume_token)
+      args.max_items, args.starting_token = nil, doc.resume_token
+      local rest = nginx.json("/runs", args)
+      assert.is_true(rest.ok, json.encode(rest))
+      local d = c:describe_map_run { mapRunArn = failed_run }
+      assert.are.equal(d.itemCounts.failed, doc.count + rest.count)
+      assert.is_nil(rest.resume_token)
+      local one = nginx.json("/runs", { op = "describe_one", map_run = failed_run, transport = "ngx" })
+      assert.is_true(one.ok, json.encode(one))
+      assert.are.equal(json.encode(strip(d)), json.encode(one.description))
+    end)
+
+    it("the same errors, naming the operation", function()
+      if skip_without_nginx() then return end
+      local doc, status = nginx.json("/runs", { op = "describe_one", map_run = PREFIX .. "runs-3", transport = "ngx" })
+      assert.are.equal(502, status)
+      assert.are.equal("InvalidArn", doc.error.code)
+      assert.are.equal("DescribeMapRun", doc.error.operation)
+      doc = nginx.json("/runs", { op = "executions", map_run = PREFIX .. "runs-3", status_filter = "DONE",
+        transport = "ngx" })
+      assert.are.equal("ValidationError", doc.error.code)
+      assert.are.equal("ListExecutions", doc.error.operation)
+      assert.matches("statusFilter", doc.log)
+    end)
+  end)
+
   describe("report the same errors as the plain-Lua client", function()
     local service = {
       { arn = "missing", code = "ExecutionDoesNotExist" },

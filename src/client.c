@@ -104,6 +104,25 @@ static int l_client_list_map_runs(lua_State *L) {
   return 1;
 }
 
+/** Calls an operation once (with retries).
+ * @function call
+ * @tparam string operation "ListMapRuns", "DescribeMapRun", "ListExecutions"
+ * @tparam table params the operation's params
+ * @treturn table the result
+ * @raise sfn.Error */
+static int l_client_call(lua_State *L) {
+  const sfn_operation *op;
+  sfn_client_check(L, 1);
+  if (lua_type(L, 2) != LUA_TSTRING ||
+      (op = sfn_operation_find(lua_tostring(L, 2))) == NULL)
+    sfn_error_raisef(L, "ValidationError", "call: unknown operation '%s'",
+                     lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2)
+                                                   : luaL_typename(L, 2));
+  lua_settop(L, 3);
+  sfn_client_fetch(L, 1, op, 3);
+  return 1;
+}
+
 static const char *cfg_string(lua_State *L, int idx, const char *name,
                               int required) {
   const char *value;
@@ -237,6 +256,7 @@ static void push_limits(lua_State *L) {
 
 static const luaL_Reg client_methods[] = {
     {"list_map_runs", l_client_list_map_runs},
+    {"call", l_client_call},
     {"close", l_client_close},
     {"__gc", l_client_gc},
 #if LUA_VERSION_NUM >= 504

@@ -587,11 +587,13 @@ static int l_call_reply(lua_State *L) {
   lua_settop(L, 5);
   expect_state(L, call, ST_AWAIT_REPLY, "reply");
   find_date(L, 3, date, sizeof date);
-  /* core.decode_reply checks what the transport returned: a bad value is
-   * the attempt's error, as a bad reply would be */
-  lua_getfield(L, lua_upvalueindex(1), "decode_reply");
+  /* core.decode_operation_reply checks what the transport returned: a bad
+   * value is the attempt's error, as a bad reply would be */
+  lua_getfield(L, lua_upvalueindex(1), "decode_operation_reply");
   lua_insert(L, 2);
-  ok = lua_pcall(L, 4, 1, 0) == LUA_OK;
+  lua_pushstring(L, call->op->name);
+  lua_insert(L, 3);
+  ok = lua_pcall(L, 5, 1, 0) == LUA_OK;
   if (!ok && !sfn_error_is(L, -1)) lua_error(L); /* out of memory */
   settle(L, call, 1, ok, date[0] != '\0' ? date : NULL);
   return 0;

@@ -2,9 +2,13 @@
  * machine the caller feeds page by page, plus the C iterator closures
  * client:pages / client:items built on it.
  *
+ * It pages any operation with a paginator (operations.h): the result key,
+ * the token and limit members and the token's length come from there.
+ *
  * The pager keeps its Lua values in a state table held by a registry
  * reference (released in __gc):
- *   params  { executionArn =, maxResults = } copied at creation
+ *   params  the request params but the token, copied at creation, with
+ *           page_size as the limit member
  *   token   the nextToken to send next, or nil (also the token sent for the
  *           page being awaited: next_params does not change state)
  *   page    the current page (items iterator: one page at a time)
@@ -19,12 +23,14 @@
 
 #include "client.h"
 #include "errors.h"
+#include "operations.h"
 #include "request.h"
 #include "token.h"
 
 #define PAGE_SIZE_MAX 1000
 
 typedef struct sfn_pager {
+  const sfn_operation *op; /* has a paginator */
   int ref;               /* the state table; LUA_NOREF once collected */
   int done;              /* no further request: finished, failed or closed */
   int fetching;          /* an iterator is in sfn_client_fetch or accepting
@@ -95,15 +101,18 @@ static void push_params(lua_State *L, const sfn_pager *p) {
   state = lua_gettop(L);
   lua_getfield(L, state, "params");
   params = lua_gettop(L);
-  lua_createtable(L, 0, 3);
-  lua_getfield(L, params, "executionArn");
-  lua_setfield(L, -2, "executionArn");
-  lua_getfield(L, params, "maxResults");
-  lua_setfield(L, -2, "maxResults"); /* nil when there is none */
+  lua_createtable(L, 0, 4);
+  luaL_checkstack(L, 3, "pager params");
+  lua_pushnil(L);
+  while (lua_next(L, params) != 0) { /* a private table of checked values */
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
   lua_getfield(L, state, "token");
   tok = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
   if (tok != NULL && !is_none_token(tok, len))
-    lua_setfield(L, -2, "nextToken");
+    lua_setfield(L, -2, p->op->paginator->input_token);
   else
     lua_pop(L, 1);
   lua_replace(L, state);
@@ -134,7 +143,8 @@ static lua_Number metadata_number(lua_State *L, int meta, const char *name,
 }
 
 /* Raises the ResponseError for a page whose nextToken was seen before. */
-static void raise_repeated(lua_State *L, int page, const char *what) {
+static void raise_repeated(lua_State *L, const sfn_pager *p, int page,
+                           const char *what) {
   const char *request_id = NULL;
   int status = 0, attempts = 0, meta;
   lua_getfield(L, page, "ResponseMetadata");
@@ -146,6 +156,7 @@ static void raise_repeated(lua_State *L, int page, const char *what) {
     attempts = (int)metadata_number(L, meta, "RetryAttempts", 0, 1000) + 1;
   }
   sfn_error_push(L, "ResponseError", what, status, request_id, 0, attempts);
+  sfn_operation_name_error(L, -1, p->op);
   sfn_error_throw(L);
 }
 
@@ -182,14 +193,14 @@ static void pager_accept(lua_State *L, sfn_pager *p, int page) {
   if (lua_type(L, page) != LUA_TTABLE)
     sfn_error_raisef(L, "ValidationError", "page: expected a table, got %s",
                      luaL_typename(L, page));
-  lua_getfield(L, page, "mapRuns");
+  lua_getfield(L, page, p->op->paginator->result_key);
   runs = lua_gettop(L);
   if (lua_type(L, runs) == LUA_TTABLE)
     n = (int)lua_rawlen(L, runs);
   else if (!lua_isnil(L, runs))
     sfn_error_raisef(L, "ValidationError",
-                     "page.mapRuns: expected a table, got %s",
-                     luaL_typename(L, runs));
+                     "page.%s: expected a table, got %s",
+                     p->op->paginator->result_key, luaL_typename(L, runs));
   lua_getfield(L, page, "nextToken");
   next_idx = lua_gettop(L);
   if (lua_type(L, next_idx) == LUA_TSTRING) {
@@ -242,11 +253,11 @@ static void pager_accept(lua_State *L, sfn_pager *p, int page) {
              sent_len == next_len && memcmp(sent, next, next_len) == 0) {
     p->done = 1;
     release_page(L, p);
-    raise_repeated(L, page, "the service returned the same nextToken twice");
+    raise_repeated(L, p, page, "the service returned the same nextToken twice");
   } else if (seen_in_cycle(L, p, state, next_idx)) {
     p->done = 1;
     release_page(L, p);
-    raise_repeated(L, page, "the service returned a nextToken it had "
+    raise_repeated(L, p, page, "the service returned a nextToken it had "
                             "returned before: the listing would never end");
   } else {
     lua_pushvalue(L, next_idx);
@@ -287,7 +298,8 @@ static long long check_count(lua_State *L, int idx, const char *name,
   return (long long)v;
 }
 
-static void check_pagination(lua_State *L, int idx, sfn_pagination *out) {
+static void check_pagination(lua_State *L, int idx, sfn_pagination *out,
+                             size_t token_max) {
   memset(out, 0, sizeof *out);
   if (lua_isnoneornil(L, idx)) return;
   if (lua_type(L, idx) != LUA_TTABLE)
@@ -311,10 +323,10 @@ static void check_pagination(lua_State *L, int idx, sfn_pagination *out) {
                          "%s", luaL_typename(L, -1));
       out->starting_token = lua_tolstring(L, -1, &len);
       out->starting_token_len = len;
-      if (len == 0 || len > SFN_TOKEN_MAX)
+      if (len == 0 || len > token_max)
         sfn_error_raisef(L, "ValidationError",
                          "pagination.starting_token: length must be 1..%d "
-                         "bytes", SFN_TOKEN_MAX);
+                         "bytes", (int)token_max);
     } else {
       lua_pushvalue(L, -2); /* tolstring on a copy keeps lua_next's key */
       sfn_unknown_key(L, -1, "pagination: unknown key",
@@ -324,27 +336,33 @@ static void check_pagination(lua_State *L, int idx, sfn_pagination *out) {
   }
 }
 
-/* Under lua_pcall: checks (executionArn, nextToken) as request params. */
+/* Under lua_pcall: checks the params (1) with the token (2) as the
+ * operation (3, light userdata) would send them. */
 static int check_token_params(lua_State *L) {
-  sfn_params ignored;
-  lua_createtable(L, 0, 2);
-  lua_pushvalue(L, 1);
-  lua_setfield(L, -2, "executionArn");
+  const sfn_operation *op = lua_touserdata(L, 3);
+  lua_createtable(L, 0, 4);
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, -4);
+  }
   lua_pushvalue(L, 2);
-  lua_setfield(L, -2, "nextToken");
-  sfn_params_check(L, -1, &ignored);
+  lua_setfield(L, -2, op->paginator->input_token);
+  op->push_body(L, lua_gettop(L));
   return 0;
 }
 
 /* Raises a ValidationError naming starting_token when the nextToken it
- * decodes to (at tok) could not be sent. */
-static void check_decoded_token(lua_State *L, const sfn_params *params,
-                                int tok) {
+ * decodes to (at tok) could not be sent with the params at params_idx. */
+static void check_decoded_token(lua_State *L, const sfn_operation *op,
+                                int params_idx, int tok) {
   int status;
   lua_pushcfunction(L, check_token_params);
-  lua_pushlstring(L, params->execution_arn, params->execution_arn_len);
+  lua_pushvalue(L, params_idx);
   lua_pushvalue(L, tok);
-  status = lua_pcall(L, 2, 0, 0);
+  lua_pushlightuserdata(L, (void *)op);
+  status = lua_pcall(L, 3, 0, 0);
   if (status == LUA_OK) return;
   if (status == LUA_ERRMEM) lua_error(L);
   if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, "message");
@@ -354,40 +372,62 @@ static void check_decoded_token(lua_State *L, const sfn_params *params,
                                                           : "unknown error");
 }
 
-/* Checks (params, pagination) and pushes a new sfn.Pager. */
-static sfn_pager *pager_new(lua_State *L, int params_idx, int pag_idx) {
-  sfn_params params;
+/* Checks (params, pagination) for op and pushes a new sfn.Pager. */
+static sfn_pager *pager_new(lua_State *L, int params_idx, int pag_idx,
+                            const sfn_operation *op) {
+  const sfn_paginator *pg = op->paginator;
   sfn_pagination pag;
   sfn_pager *p;
   long long amount = 0;
-  int tok, state;
+  int tok, state, carried;
   params_idx = lua_absindex(L, params_idx);
   pag_idx = lua_absindex(L, pag_idx);
-  sfn_params_check(L, params_idx, &params);
-  check_pagination(L, pag_idx, &pag);
-  if (pag.starting_token != NULL && params.next_token != NULL)
+  op->push_body(L, params_idx); /* the model's checks; the body is dropped */
+  lua_pop(L, 1);
+  check_pagination(L, pag_idx, &pag, SFN_TOKEN_MAX_FOR(pg->token_chars));
+  /* the checked params but the token: what every request carries */
+  lua_createtable(L, 0, 4);
+  carried = lua_gettop(L);
+  luaL_checkstack(L, 3, "pager params");
+  lua_pushnil(L);
+  while (lua_next(L, params_idx) != 0) {
+    if (sfn_key_is(L, -2, pg->input_token)) {
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, carried);
+  }
+  lua_pushstring(L, pg->input_token);
+  lua_rawget(L, params_idx);
+  if (pag.starting_token != NULL && !lua_isnil(L, -1))
     sfn_error_raisef(L, "ValidationError",
                      "pagination.starting_token: cannot be combined with "
-                     "params.nextToken");
+                     "params.%s", pg->input_token);
   /* the token of the first request */
   if (pag.starting_token != NULL) {
     size_t len;
     const char *s;
-    amount = sfn_token_decode(L, pag.starting_token, pag.starting_token_len,
-                              "pagination.starting_token");
+    lua_pop(L, 1);
+    amount = sfn_token_decode_max(L, pag.starting_token,
+                                  pag.starting_token_len,
+                                  "pagination.starting_token",
+                                  SFN_TOKEN_MAX_FOR(pg->token_chars));
     tok = lua_gettop(L);
     s = lua_type(L, tok) == LUA_TSTRING ? lua_tolstring(L, tok, &len) : NULL;
     if (s != NULL && !is_none_token(s, len))
-      check_decoded_token(L, &params, tok);
-  } else if (params.next_token != NULL) {
-    lua_pushlstring(L, params.next_token, params.next_token_len);
-  } else {
-    lua_pushnil(L);
+      check_decoded_token(L, op, carried, tok);
   }
   tok = lua_gettop(L);
+  if (pag.page_size > 0) {
+    lua_pushinteger(L, (lua_Integer)pag.page_size);
+    lua_setfield(L, carried, pg->limit_key);
+  }
 
   p = lua_newuserdata(L, sizeof *p);
   memset(p, 0, sizeof *p);
+  p->op = op;
   p->ref = LUA_NOREF;
   p->first = 1;
   p->max_items = pag.max_items;
@@ -395,41 +435,76 @@ static sfn_pager *pager_new(lua_State *L, int params_idx, int pag_idx) {
   luaL_setmetatable(L, SFN_PAGER_MT);
   lua_createtable(L, 0, 4);
   state = lua_gettop(L);
-  lua_createtable(L, 0, 2);
-  lua_pushlstring(L, params.execution_arn, params.execution_arn_len);
-  lua_setfield(L, -2, "executionArn");
-  if (pag.page_size > 0) {
-    lua_pushinteger(L, (lua_Integer)pag.page_size);
-    lua_setfield(L, -2, "maxResults");
-  } else if (params.has_max_results) {
-    lua_pushinteger(L, (lua_Integer)params.max_results);
-    lua_setfield(L, -2, "maxResults");
-  }
+  lua_pushvalue(L, carried);
   lua_setfield(L, state, "params");
   lua_pushvalue(L, tok);
   lua_setfield(L, state, "token");
   p->ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the state table */
   lua_remove(L, tok);
+  lua_remove(L, carried);
   return p;
+}
+
+/* Under lua_pcall: pager_new(params 1, pagination 2, op 3). */
+static int new_pager_call(lua_State *L) {
+  pager_new(L, 1, 2, lua_touserdata(L, 3));
+  return 1;
+}
+
+/* pager_new whose errors name the operation. */
+static sfn_pager *pager_new_named(lua_State *L, int params_idx, int pag_idx,
+                                  const sfn_operation *op) {
+  params_idx = lua_absindex(L, params_idx);
+  pag_idx = lua_absindex(L, pag_idx);
+  lua_pushcfunction(L, new_pager_call);
+  lua_pushvalue(L, params_idx);
+  lua_pushvalue(L, pag_idx);
+  lua_pushlightuserdata(L, (void *)op);
+  if (lua_pcall(L, 3, 1, 0) != LUA_OK) {
+    sfn_operation_name_error(L, -1, op);
+    lua_error(L);
+  }
+  return lua_touserdata(L, -1);
+}
+
+/* The paging operation named at idx (nil: ListMapRuns). */
+static const sfn_operation *check_paging_op(lua_State *L, int idx) {
+  const sfn_operation *op;
+  if (lua_isnoneornil(L, idx)) return &sfn_op_list_map_runs;
+  if (lua_type(L, idx) != LUA_TSTRING)
+    sfn_error_raisef(L, "ValidationError",
+                     "operation: expected a string, got %s",
+                     luaL_typename(L, idx));
+  op = sfn_operation_find(lua_tostring(L, idx));
+  if (op == NULL || op->paginator == NULL)
+    sfn_error_raisef(L, "ValidationError",
+                     "operation: '%s' is not an operation that pages",
+                     lua_tostring(L, idx));
+  return op;
 }
 
 /* ---- sfn.Pager methods -------------------------------------------------- */
 
 /** Creates a pager.
  * @function new_pager
- * @tparam table params ListMapRuns params (executionArn, maxResults?, nextToken?)
+ * @tparam table params the operation's params (ListMapRuns: executionArn,
+ *   maxResults?, nextToken?)
  * @tparam[opt] table pagination { max_items=, page_size=, starting_token= }
+ * @tparam[opt="ListMapRuns"] string operation "ListMapRuns", "ListExecutions"
  * @treturn sfn.Pager
  * @raise ValidationError */
 static int l_new_pager(lua_State *L) {
-  lua_settop(L, 2);
-  pager_new(L, 1, 2);
+  const sfn_operation *op;
+  lua_settop(L, 3);
+  op = check_paging_op(L, 3);
+  pager_new_named(L, 1, 2, op);
   return 1;
 }
 
 /** The params of the next request, or nil when the iteration is over.
  * @function next_params
- * @treturn table|nil { executionArn=, maxResults=?, nextToken=? } */
+ * @treturn table|nil the params (ListMapRuns: { executionArn=, maxResults=?,
+ *   nextToken=? }) */
 static int l_next_params(lua_State *L) {
   sfn_pager *p = check_pager(L, 1);
   if (pager_over(p)) lua_pushnil(L);
@@ -496,6 +571,10 @@ static int l_pager_index(lua_State *L) {
     lua_pushinteger(L, (lua_Integer)p->pages);
   } else if (strcmp(key, "items") == 0) {
     lua_pushinteger(L, (lua_Integer)p->items);
+  } else if (strcmp(key, "operation") == 0) {
+    lua_pushstring(L, p->op->name);
+  } else if (strcmp(key, "result_key") == 0) {
+    lua_pushstring(L, p->op->paginator->result_key);
   } else {
     lua_pushnil(L);
   }
@@ -514,7 +593,7 @@ static int fetch_page(lua_State *L, sfn_pager *p) {
   base = lua_gettop(L);
   push_params(L, p);
   p->fetching = 1;
-  sfn_client_fetch(L, base, &sfn_op_list_map_runs, base + 1);
+  sfn_client_fetch(L, base, p->op, base + 1);
   if (p->done) { /* closed by a Lua transport during the fetch */
     p->fetching = 0;
     return 0;
@@ -543,7 +622,7 @@ static int l_items_iter(lua_State *L) {
     if (!push_state(L, p)) return 1; /* nil */
     lua_getfield(L, 1, "page");
     if (p->index > 0 && lua_type(L, 2) == LUA_TTABLE) {
-      lua_getfield(L, 2, "mapRuns");
+      lua_getfield(L, 2, p->op->paginator->result_key);
       if (lua_type(L, 3) == LUA_TTABLE &&
           (size_t)p->index <= (size_t)lua_rawlen(L, 3)) {
         lua_rawgeti(L, 3, p->index++);
@@ -561,13 +640,16 @@ static int l_items_iter(lua_State *L) {
 
 /* Returns iterator, pager, nil (and the pager as closing value on 5.4). */
 static int open_iterator(lua_State *L, lua_CFunction iterator) {
+  const sfn_operation *op;
   int pager;
   if (luaL_testudata(L, 1, SFN_CLIENT_MT) == NULL)
     sfn_error_raisef(L, "ValidationError",
                      "client: expected an sfn.Client, got %s (call methods "
                      "with ':')", luaL_typename(L, 1));
+  lua_settop(L, 4);
+  op = check_paging_op(L, 4);
   lua_settop(L, 3);
-  pager_new(L, 2, 3);
+  pager_new_named(L, 2, 3, op);
   pager = lua_gettop(L);
   lua_pushvalue(L, pager);
   lua_pushvalue(L, 1);
@@ -586,6 +668,7 @@ static int open_iterator(lua_State *L, lua_CFunction iterator) {
  * @function pages
  * @tparam table params
  * @tparam[opt] table pagination { max_items=, page_size=, starting_token= }
+ * @tparam[opt="ListMapRuns"] string operation an operation that pages
  * @treturn function iterator
  * @treturn sfn.Pager its state (resume_token, done, pages, items)
  * @raise sfn.Error */
@@ -593,10 +676,12 @@ static int l_client_pages(lua_State *L) {
   return open_iterator(L, l_pages_iter);
 }
 
-/** Iterates over Map Runs across pages, one page held at a time.
+/** Iterates over the items (Map Runs, executions) across pages, one page
+ * held at a time.
  * @function items
  * @tparam table params
  * @tparam[opt] table pagination { max_items=, page_size=, starting_token= }
+ * @tparam[opt="ListMapRuns"] string operation an operation that pages
  * @treturn function iterator
  * @treturn sfn.Pager its state
  * @raise sfn.Error */

@@ -21,7 +21,6 @@
 #include "errors.h"
 
 #define JSON_MAX_DEPTH 1000 /* as cJSON's CJSON_NESTING_LIMIT */
-#define DECODED_MAX (SFN_TOKEN_MAX / 4 * 3 + 3)
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
@@ -469,26 +468,36 @@ static long long decode_deprecated(lua_State *L, const char *s, size_t len,
   return 0;
 }
 
-long long sfn_token_decode(lua_State *L, const char *s, size_t len,
-                           const char *field) {
-  unsigned char json[DECODED_MAX];
-  char tok[DECODED_MAX + 1];
-  size_t json_len;
+long long sfn_token_decode_max(lua_State *L, const char *s, size_t len,
+                               const char *field, size_t max) {
+  size_t cap = max / 4 * 3 + 3, json_len;
+  unsigned char *json;
+  char *tok;
   long long amount;
   int has_tok;
-  if (len > SFN_TOKEN_MAX)
-    sfn_error_raisef(L, "ValidationError",
-                     "%s: longer than %d bytes", field, SFN_TOKEN_MAX);
+  if (len > max)
+    sfn_error_raisef(L, "ValidationError", "%s: longer than %d bytes", field,
+                     (int)max);
+  /* scratch owned by the GC: both buffers, removed before returning */
+  json = lua_newuserdata(L, 2 * cap + 1);
+  tok = (char *)json + cap;
   if (b64_decode((const unsigned char *)s, len, json, &json_len) &&
       sfn_token_utf8_valid((const char *)json, json_len) &&
       json_acceptable(json, json_len) &&
-      json_token((const char *)json, json_len, tok, sizeof tok, &has_tok,
+      json_token((const char *)json, json_len, tok, cap + 1, &has_tok,
                  &amount)) {
     if (has_tok) lua_pushstring(L, tok);
     else lua_pushnil(L);
+    lua_remove(L, -2); /* the scratch */
     return amount;
   }
+  lua_pop(L, 1);
   return decode_deprecated(L, s, len, field);
+}
+
+long long sfn_token_decode(lua_State *L, const char *s, size_t len,
+                           const char *field) {
+  return sfn_token_decode_max(L, s, len, field, SFN_TOKEN_MAX);
 }
 
 /* ---- Lua interface ---------------------------------------------------- */

@@ -8,10 +8,14 @@
 
 #include "compat.h"
 
-/* Longest starting token accepted, in bytes. */
-/* Room for the longest resume token we hand out: a 1,024-character nextToken
- * of astral characters escaped as surrogate pairs, plus the amount. */
-#define SFN_TOKEN_MAX 16640
+/* Longest starting token accepted for an operation whose nextToken holds up
+ * to chars characters, in bytes: room for the longest resume token we hand
+ * out, chars astral characters escaped as surrogate pairs (12 bytes each in
+ * JSON), the keys and the amount, in base64. */
+#define SFN_TOKEN_MAX_FOR(chars) (4 * (4 * (chars) + 64))
+
+/* ListMapRuns' limit (a 1,024-character nextToken); core.decode_token's. */
+#define SFN_TOKEN_MAX SFN_TOKEN_MAX_FOR(1024)
 
 /* Largest truncation amount kept exactly (2^53, exact in a double); larger
  * amounts are clamped to it, which drops a whole page just the same. */
@@ -35,6 +39,11 @@ void sfn_token_push_encoded(lua_State *L, const char *token, size_t len,
  * or a negative deprecated amount. */
 long long sfn_token_decode(lua_State *L, const char *s, size_t len,
                            const char *field);
+
+/* sfn_token_decode with another length limit (max bytes, at least
+ * SFN_TOKEN_MAX): what the pager uses for an operation's starting token. */
+long long sfn_token_decode_max(lua_State *L, const char *s, size_t len,
+                               const char *field, size_t max);
 
 /* Registers core.encode_token and core.decode_token on the module table at
  * the top of the stack. */

@@ -1,4 +1,4 @@
---- ListMapRuns over a transport written in Lua: a user's function, or
+--- Operations over a transport written in Lua: a user's function, or
 -- OpenResty cosockets. It runs the C engine's call (`core.call`) and pager
 -- from Lua so that a transport may yield, which a C caller could not allow
 -- under LuaJIT. The libcurl transport does not come through here.
@@ -105,11 +105,15 @@ local function credentials_io(cfg, send)
   }
 end
 
---- One page: the engine's call (`core.call`), its actions carried out in
--- Lua. Every decision is the engine's; this loop only does the I/O.
-function Driver:list_map_runs(send, params)
+--- One call of any operation: the engine's call (`core.call`), its actions
+-- carried out in Lua. Every decision is the engine's; this loop only does
+-- the I/O.
+-- @tparam function send the transport
+-- @tparam string op_name "ListMapRuns", "DescribeMapRun", "ListExecutions"
+-- @tparam table params
+function Driver:call(send, op_name, params)
   -- this driver carries out a user's function or cosockets
-  local call = core.call(self.policy, params, nil, type(self.choice) == "function" and "function" or "ngx")
+  local call = core.call(self.policy, params, op_name, type(self.choice) == "function" and "function" or "ngx")
   local credentials, cfg = self.cfg.credentials, self.cfg
   local io = credentials_io(cfg, send)
   while true do
@@ -133,22 +137,30 @@ function Driver:list_map_runs(send, params)
   end
 end
 
---- Pages, driven by the C pager.
-function Driver:pages(send, params, pagination)
-  local pager = core.new_pager(params, pagination)
+--- One ListMapRuns page.
+function Driver:list_map_runs(send, params)
+  return self:call(send, "ListMapRuns", params)
+end
+
+--- Pages of an operation that pages (default ListMapRuns), driven by the C
+-- pager.
+function Driver:pages(send, params, pagination, op_name)
+  op_name = op_name or "ListMapRuns"
+  local pager = core.new_pager(params, pagination, op_name)
   local function next_page()
     local request = pager:next_params()
     if request == nil then
       return nil
     end
-    return pager:accept(self:list_map_runs(send, request))
+    return pager:accept(self:call(send, op_name, request))
   end
   return next_page, pager, nil, pager
 end
 
---- Map Runs across pages; one page held at a time.
-function Driver:items(send, params, pagination)
-  local next_page, pager = self:pages(send, params, pagination)
+--- Items (Map Runs, executions) across pages; one page held at a time.
+function Driver:items(send, params, pagination, op_name)
+  local next_page, pager = self:pages(send, params, pagination, op_name)
+  local key = pager.result_key
   local runs, index = nil, 0
   local function next_run()
     while runs == nil or index >= #runs do
@@ -158,7 +170,7 @@ function Driver:items(send, params, pagination)
         runs = nil
         return nil
       end
-      runs, index = page.mapRuns, 0
+      runs, index = page[key], 0
     end
     index = index + 1
     return runs[index]

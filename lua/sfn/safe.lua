@@ -71,16 +71,17 @@ local function safe_iterator(factory)
         state.finished = true
         return nil, err
       end
-      local stepped, value = pcall(iterate, pager)
-      if not stepped then
-        state.error = value
+      local result = pack(pcall(iterate, pager))
+      if not result[1] then
+        state.error = result[2]
         state.finished = true
-        return nil, value
+        return nil, result[2]
       end
-      if value == nil then
+      if result[2] == nil then
         state.finished = true
+        return nil
       end
-      return value
+      return unpack(result, 2, result.n) -- e.g. description, run
     end
     return step, state
   end

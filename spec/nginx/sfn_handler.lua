@@ -9,6 +9,10 @@
 --                (one list_map_runs call)
 --   max_items, page_size, starting_token   pagination for op=all
 --   max_results, next_token                params for op=page
+--                "describe" (map_run_descriptions), "describe_one"
+--                (describe_map_run of map_run), "executions" (every child
+--                execution of map_run, with status_filter)
+--   map_run, status_filter   for describe_one and executions
 --   transport    "auto" (default), "ngx", "curl", "builtin" (our own
 --                cosocket client), "resty" (lua-resty-http)
 --   server       "plain" (default) or "tls"
@@ -140,6 +144,39 @@ function handler.list(args)
     return failed(err)
   end
   local out = { phase = ngx.get_phase(), transport = transport_used(client) }
+  local pagination = {
+    max_items = tonumber(args.max_items),
+    page_size = tonumber(args.page_size),
+    starting_token = args.starting_token,
+  }
+  if args.op == "describe_one" then
+    local d
+    d, err = client:describe_map_run { mapRunArn = args.map_run }
+    if not d then
+      return failed(err, out)
+    end
+    d.ResponseMetadata = nil
+    out.ok, out.description = true, d
+    return out
+  elseif args.op == "describe" or args.op == "executions" then
+    local iterate, state
+    if args.op == "describe" then
+      iterate, state = client:map_run_descriptions({ executionArn = arn }, pagination)
+    else
+      iterate, state = client:executions({ mapRunArn = args.map_run, statusFilter = args.status_filter },
+        pagination)
+    end
+    local items = {}
+    for item in iterate, state do
+      item.ResponseMetadata = nil
+      items[#items + 1] = item
+    end
+    if state.error then
+      return failed(state.error, out)
+    end
+    out.ok, out.items, out.count, out.resume_token = true, items, #items, state.resume_token
+    return out
+  end
   if (args.op or "all") == "page" then
     local page
     page, err = client:list_map_runs {

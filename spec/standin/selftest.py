@@ -351,7 +351,7 @@ def main():
 
     @Check("wire protocol: target, content type, path, method, reply headers")
     def _():
-        r, payload = raw(A, {"executionArn": PREFIX + "x"}, target="AWSStepFunctions.ListExecutions")
+        r, payload = raw(A, {"executionArn": PREFIX + "x"}, target="AWSStepFunctions.StartExecution")
         eq((r.status, body_error(payload)[0]), (400, "UnknownOperationException"), "target")
         r, payload = raw(A, {"executionArn": PREFIX + "x"}, content_type="application/json")
         eq((r.status, body_error(payload)[0]), (400, "UnknownOperationException"), "content type")

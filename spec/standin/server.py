@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A local AWS Step Functions stand-in that serves ListMapRuns.
+"""A local AWS Step Functions stand-in that serves ListMapRuns, DescribeMapRun
+and ListExecutions.
 
 Python 3 standard library only. It speaks the awsJson1_0 wire protocol,
 checks every SigV4 signature with its own code, serves deterministic Map
@@ -30,7 +31,12 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mapruns  # noqa: E402
+
 TARGET = "AWSStepFunctions.ListMapRuns"
+TARGET_PREFIX = "AWSStepFunctions."
+OPERATIONS = ("ListMapRuns", "DescribeMapRun", "ListExecutions")
 JSON_TYPE = "application/x-amz-json-1.0"
 SERVICE = "states"
 MAX_SKEW = 300  # seconds, SigV4 request time window
@@ -44,6 +50,8 @@ NAMESPACES = {
     "ExecutionDoesNotExist": SWF,
     "InvalidArn": SWF,
     "InvalidToken": SWF,
+    "ResourceNotFound": SWF,
+    "StateMachineDoesNotExist": SWF,
     "InternalServerError": SWF,
     "ThrottlingException": "com.amazon.coral.availability",
     "ValidationException": "com.amazon.coral.validate",
@@ -52,6 +60,14 @@ NAMESPACES = {
 ARN_RE = re.compile(
     r"^arn:(aws[a-z-]*):states:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):([A-Za-z]+):([^:\s]{1,80}):([^:\s]{1,80})$"
 )
+MAP_RUN_ARN_RE = re.compile(
+    r"^arn:(aws[a-z-]*):states:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):mapRun:([^:/\s]{1,80})/([^:/\s]{1,80}):([0-9a-f-]{36})$"
+)
+STATE_MACHINE_ARN_RE = re.compile(
+    r"^arn:(aws[a-z-]*):states:([a-z]{2}(?:-[a-z]+)+-\d+):(\d{12}):stateMachine:([^:/\s]{1,80})$"
+)
+EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
+REDRIVE_FILTERS = ("REDRIVEN", "NOT_REDRIVEN")
 AMZ_DATE_RE = re.compile(r"^\d{8}T\d{6}Z$")
 
 
@@ -78,6 +94,7 @@ class State:
         self.tls = bool(args.tls_cert)
         self.port = None
         self.signing_keys = {}
+        self.started = time.time()
         self.reset()
 
     def reset(self):
@@ -90,6 +107,13 @@ class State:
             self.arn_requests = {}
             self.fault_counts = {}
             self.last_request = None
+            self.live_anchors = {}
+            self.map_run_index = {}
+
+    def live_anchor(self, arn):
+        """When the live execution arn started: the first time it was asked about."""
+        with self.lock:
+            return self.live_anchors.setdefault(arn, self.now())
 
     def now(self):
         return time.time() + self.clock_skew
@@ -411,6 +435,104 @@ def parse_body(body):
     return arn, (max_results or 100), token
 
 
+def load_body(body):
+    """The request body as a dict (SerializationException otherwise)."""
+    if not body.strip():
+        return {}
+    try:
+        doc = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("SerializationException", "Unable to parse the request body as JSON")
+    if not isinstance(doc, dict):
+        raise ApiError("SerializationException", "Start of structure or map found where not expected.")
+    return doc
+
+
+def member_string(doc, name):
+    v = doc.get(name)
+    if v is None or isinstance(v, str):
+        return v
+    kind = "NUMBER_VALUE" if isinstance(v, (int, float)) and not isinstance(v, bool) else \
+        "TRUE_VALUE" if v is True else "FALSE_VALUE" if v is False else "START_OBJECT"
+    raise ApiError("SerializationException", "%s can not be converted to a String" % kind)
+
+
+def member_integer(doc, name):
+    v = doc.get(name)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        kind = "STRING_VALUE" if isinstance(v, str) else "START_OBJECT"
+        raise ApiError("SerializationException", "%s can not be converted to an Integer" % kind)
+    if isinstance(v, float):
+        if v != int(v):
+            raise ApiError("SerializationException", "NUMBER_VALUE %r can not be converted to an Integer" % v)
+        v = int(v)
+    return v
+
+
+def check_length(problems, name, v, lo, hi):
+    if v is None:
+        return
+    if len(v) < lo:
+        problems.append("Value '%s' at '%s' failed to satisfy constraint: "
+                        "Member must have length greater than or equal to %d" % (v, name, lo))
+    elif len(v) > hi:
+        problems.append("Value '%s' at '%s' failed to satisfy constraint: "
+                        "Member must have length less than or equal to %d" % (v, name, hi))
+
+
+def check_range(problems, name, v, lo, hi):
+    if v is None:
+        return
+    if v < lo:
+        problems.append("Value '%d' at '%s' failed to satisfy constraint: "
+                        "Member must have value greater than or equal to %d" % (v, name, lo))
+    elif v > hi:
+        problems.append("Value '%d' at '%s' failed to satisfy constraint: "
+                        "Member must have value less than or equal to %d" % (v, name, hi))
+
+
+def check_enum(problems, name, v, values):
+    if v is not None and v not in values:
+        problems.append("Value '%s' at '%s' failed to satisfy constraint: "
+                        "Member must satisfy enum value set: [%s]" % (v, name, ", ".join(values)))
+
+
+def parse_describe_body(body):
+    doc = load_body(body)
+    arn = member_string(doc, "mapRunArn")
+    problems = []
+    if arn is None:
+        problems.append("Value null at 'mapRunArn' failed to satisfy constraint: Member must not be null")
+    check_length(problems, "mapRunArn", arn, 1, 2000)
+    if problems:
+        raise validation_error(problems)
+    return arn
+
+
+def parse_list_executions_body(body):
+    doc = load_body(body)
+    q = {name: member_string(doc, name)
+         for name in ("stateMachineArn", "mapRunArn", "statusFilter", "redriveFilter", "nextToken")}
+    q["maxResults"] = member_integer(doc, "maxResults")
+    problems = []
+    check_length(problems, "stateMachineArn", q["stateMachineArn"], 1, 256)
+    check_length(problems, "mapRunArn", q["mapRunArn"], 1, 2000)
+    check_enum(problems, "statusFilter", q["statusFilter"], EXECUTION_STATUSES)
+    check_enum(problems, "redriveFilter", q["redriveFilter"], REDRIVE_FILTERS)
+    check_range(problems, "maxResults", q["maxResults"], 0, 1000)
+    check_length(problems, "nextToken", q["nextToken"], 1, 3096)
+    if problems:
+        raise validation_error(problems)
+    if (q["stateMachineArn"] is None) == (q["mapRunArn"] is None):
+        raise ApiError("ValidationException", "Must provide exactly one of stateMachineArn or mapRunArn")
+    if q["redriveFilter"] is not None and q["mapRunArn"] is None:
+        raise ApiError("ValidationException", "redriveFilter is only supported with mapRunArn")
+    q["maxResults"] = q["maxResults"] or 100
+    return q
+
+
 def parse_arn(arn):
     m = ARN_RE.match(arn)
     if m:
@@ -434,6 +556,9 @@ def run_count(name):
     m = re.match(r"^runs-(\d+)$", name)
     if m:
         return int(m.group(1))
+    live = mapruns.live_spec(name)
+    if live:
+        return live[0]
     if name == "none":
         return 0
     if name == "missing":
@@ -441,20 +566,37 @@ def run_count(name):
     return 3
 
 
+def model(arn, p, i):
+    return mapruns.Model(arn, p, i, STATE.live_anchor, STATE.started)
+
+
 def map_run(arn, p, i):
-    digest = hashlib.sha256(("%s#%d" % (arn, i)).encode()).digest()
-    run_id = str(uuid.UUID(bytes=digest[:16], version=4))
-    base = "arn:%s:states:%s:%s:" % (p["partition"], p["region"], p["account"])
-    start = 1700000000 + i * 60 + 0.125
-    item = {
-        "executionArn": arn,
-        "mapRunArn": base + "mapRun:%s/%s:%s" % (p["machine"], p["name"], run_id),
-        "stateMachineArn": base + "stateMachine:%s/%s" % (p["machine"], p["name"]),
-        "startDate": start,
-    }
-    if i % 10 != 9:
-        item["stopDate"] = start + 30.5
-    return item
+    return model(arn, p, i).list_item(STATE.now())
+
+
+def find_map_run(map_run_arn):
+    """(execution ARN, parsed execution ARN, index) of a Map Run ARN, or raise."""
+    m = MAP_RUN_ARN_RE.match(map_run_arn)
+    if not m:
+        parts = map_run_arn.split(":")
+        rtype = parts[5] if len(parts) > 5 and map_run_arn.startswith("arn:") else map_run_arn
+        raise ApiError("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'" % rtype)
+    partition, region, account, machine, name, run_id = m.groups()
+    p = {"partition": partition, "region": region, "account": account, "machine": machine, "name": name}
+    arn = "arn:%s:states:%s:%s:execution:%s:%s" % (partition, region, account, machine, name)
+    with STATE.lock:
+        hit = STATE.map_run_index.get(map_run_arn)
+    if hit is None:
+        total = run_count(name)
+        for i in range(min(total or 0, 100000)):
+            if mapruns.run_uuid(arn, i) == run_id:
+                hit = i
+                with STATE.lock:
+                    STATE.map_run_index[map_run_arn] = i
+                break
+    if hit is None:
+        raise ApiError("ResourceNotFound", "Resource not found: '%s'" % map_run_arn)
+    return arn, p, hit
 
 
 TOKEN_MAGIC = b"\xfb\xff\xbf"  # base64 "+/+/": tokens always carry + and /
@@ -538,6 +680,7 @@ FAULT_RE = re.compile(
 
 
 class Handler(BaseHTTPRequestHandler):
+    operation = "ListMapRuns"
     protocol_version = "HTTP/1.1"
     server_version = "standin"
     sys_version = ""
@@ -741,11 +884,17 @@ class Handler(BaseHTTPRequestHandler):
     def api_checked(self, raw_path, query, body):
         if self.command != "POST" or not self.server.api_path(raw_path):
             raise ApiError("UnknownOperationException", status=404)
-        target = self.canon_headers.get("x-amz-target")
+        target = self.canon_headers.get("x-amz-target") or ""
         ctype = self.canon_headers.get("content-type", "").split(";")[0].strip().lower()
-        if target != TARGET or ctype != JSON_TYPE:
+        operation = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else None
+        if operation not in OPERATIONS or ctype != JSON_TYPE:
             raise ApiError("UnknownOperationException")
+        self.operation = operation
         check_signature(self.command, raw_path, query, self.canon_headers, body)
+        if operation == "DescribeMapRun":
+            return self.describe_map_run(body)
+        if operation == "ListExecutions":
+            return self.list_executions(body)
         arn, page_size, token = parse_body(body)
         p = parse_arn(arn)
         total = run_count(p["name"])
@@ -765,6 +914,66 @@ class Handler(BaseHTTPRequestHandler):
             doc["nextToken"] = make_token(arn, end)
         self.reply_json(200, doc)
 
+    def faulted(self, arn, name):
+        """Applies the fault of execution name (or the configured one); True
+        when the request has been answered."""
+        fault = STATE.fault or (name if FAULT_RE.match(name) else None)
+        n = STATE.count_fault(arn)
+        return bool(fault) and self.fault(fault, n, arn, self.fault_p)
+
+    def describe_map_run(self, body):
+        map_run_arn = parse_describe_body(body)
+        arn, p, i = find_map_run(map_run_arn)
+        self.fault_p = p
+        if self.faulted(map_run_arn, p["name"]):
+            return
+        self.reply_json(200, model(arn, p, i).describe(STATE.now()))
+
+    def list_executions(self, body):
+        q = parse_list_executions_body(body)
+        now = STATE.now()
+        if q["mapRunArn"] is not None:
+            arn, p, i = find_map_run(q["mapRunArn"])
+            self.fault_p = p
+            if self.faulted(q["mapRunArn"], p["name"]):
+                return
+            m = model(arn, p, i)
+            rows = [(k, st) for k, st in m.children(now)
+                    if q["statusFilter"] in (None, st) and q["redriveFilter"] != "REDRIVEN"]
+            make = m.child
+            key = "|".join(str(q[k]) for k in ("mapRunArn", "statusFilter", "redriveFilter"))
+        else:
+            sm = STATE_MACHINE_ARN_RE.match(q["stateMachineArn"])
+            if not sm:
+                raise ApiError("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'"
+                               % q["stateMachineArn"])
+            partition, region, account, machine = sm.groups()
+            p = {"partition": partition, "region": region, "account": account, "machine": machine, "name": machine}
+            self.fault_p = p
+            if self.faulted(q["stateMachineArn"], machine):
+                return
+            if machine == "missing":
+                raise ApiError("StateMachineDoesNotExist",
+                               "State Machine Does Not Exist: '%s'" % q["stateMachineArn"])
+            base = mapruns.arn_base(p)
+
+            def make(k, status):
+                item = {"executionArn": base + "execution:%s:exec-%d" % (machine, k),
+                        "stateMachineArn": q["stateMachineArn"], "name": "exec-%d" % k,
+                        "status": status, "startDate": 1700000000 + 3600 * k + 0.5, "redriveCount": 0}
+                if status != "RUNNING":
+                    item["stopDate"] = item["startDate"] + 42.25
+                return item
+            rows = [(k, "RUNNING" if k == 4 else "SUCCEEDED") for k in range(4, -1, -1)]
+            rows = [r for r in rows if q["statusFilter"] in (None, r[1])]
+            key = "|".join(str(q[k]) for k in ("stateMachineArn", "statusFilter"))
+        offset = read_token(q["nextToken"], key, len(rows)) if q["nextToken"] is not None else 0
+        end = min(len(rows), offset + q["maxResults"])
+        doc = {"executions": [make(k, st) for k, st in rows[offset:end]]}
+        if end < len(rows):
+            doc["nextToken"] = make_token(key, end)
+        self.reply_json(200, doc)
+
     # ---- faults; returns True when the request has been answered
     def fault(self, fault, n, arn, p):
         m = re.match(r"^(throttle|expired-token)-(\d+|forever)$", fault)
@@ -781,12 +990,14 @@ class Handler(BaseHTTPRequestHandler):
             return False
         if fault == "access-denied":
             raise ApiError("AccessDeniedException",
-                           "User: arn:aws:iam::%s:user/standin is not authorized to perform: states:ListMapRuns "
-                           "on resource: %s because no identity-based policy allows the states:ListMapRuns action"
-                           % (p["account"], arn))
+                           "User: arn:aws:iam::%s:user/standin is not authorized to perform: states:%s "
+                           "on resource: %s because no identity-based policy allows the states:%s action"
+                           % (p["account"], self.operation, arn, self.operation))
         if fault == "validation":
-            raise validation_error(["Value '%s' at 'executionArn' failed to satisfy constraint: "
-                                    "Member must satisfy the stand-in's validation fault" % arn])
+            raise validation_error(["Value '%s' at '%s' failed to satisfy constraint: "
+                                    "Member must satisfy the stand-in's validation fault"
+                                    % (arn, "executionArn" if self.operation == "ListMapRuns" else
+                                       "mapRunArn" if ":mapRun:" in arn else "stateMachineArn")])
         if fault == "error-500":
             raise ApiError("InternalServerError", "Internal error (injected by the stand-in)", status=500)
         if fault == "error-503-html":
