@@ -90,7 +90,6 @@ describe("package", function()
   end)
 
   it("loads libcurl only when a client sends through it", function()
-    local support = require "support"
     -- a fresh interpreter: this one has loaded sfn.curl for other specs
     local script = [[
       local function mapped()
