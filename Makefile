@@ -179,13 +179,17 @@ lint:
 	$(LUACHECK) --no-cache lua bin spec examples bench
 
 # The HTML reference (LDoc, config.ld) in build/doc; fails on any warning.
-LDOC ?= ldoc
+# LDoc runs under lua5.1, the one Lua Debian's lua-markdown serves.
+LDOC ?= lua5.1 $(shell command -v ldoc)
 doc:
 	@mkdir -p build/doc
-	@$(LDOC) . > build/doc/ldoc.log 2>&1; status=$$?; cat build/doc/ldoc.log; \
-	  if [ $$status -ne 0 ] || grep -qiE 'warning|error|unknown|not found' build/doc/ldoc.log; then \
-	    echo "make doc: LDoc reported problems (above)" >&2; exit 1; fi; \
-	  echo "make doc: build/doc/index.html"
+	@$(LDOC) . > build/doc/ldoc.log 2>&1; status=$$?; \
+	  grep -vE '^(reading configuration from config.ld|found master module|output written to)' build/doc/ldoc.log \
+	    > build/doc/warnings.log; \
+	  cat build/doc/warnings.log; \
+	  if [ $$status -ne 0 ] || [ -s build/doc/warnings.log ]; then \
+	    echo "make doc: LDoc reported $$(wc -l < build/doc/warnings.log) problems (above)" >&2; exit 1; fi; \
+	  echo "make doc: build/doc/index.html, no LDoc warnings"
 
 clean:
 	rm -rf build

@@ -502,7 +502,9 @@ end
 
 --- The entry point of bin/sfn-map-runs: `os.exit(require("sfn.cli").main(arg))`.
 -- @tparam table argv the interpreter's `arg`
--- @treturn number the exit status
+-- @treturn number the exit status: 0, 1 when the listing failed, 2 for a usage error
+-- @raise nothing: every failure is a line on stderr and a status
+-- @usage os.exit(require("sfn.cli").main { [0] = "sfn-map-runs", arn, "--max-items", "10" })
 function cli.main(argv)
   io.stdout:setvbuf("full")
   return cli.run(argv)
