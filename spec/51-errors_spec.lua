@@ -227,9 +227,9 @@ describe("validation before any I/O", function()
     end
     -- the longest ARN the model allows (256 characters) goes out too: the
     -- service, not the client, finds its 200-character name wrong
-    local long = PREFIX .. ("x"):rep(256 - #PREFIX)
-    assert.are.equal(256, #long)
-    local err = call_error(c, { executionArn = long })
+    local longest = PREFIX .. ("x"):rep(256 - #PREFIX)
+    assert.are.equal(256, #longest)
+    local err = call_error(c, { executionArn = longest })
     assert.are.equal("InvalidArn", err.code)
     assert.are.equal(400, err.status)
     assert.are.equal(1, err.attempts)
