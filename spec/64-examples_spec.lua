@@ -26,6 +26,10 @@ local function aws_env(s, extra)
   for k, v in pairs(extra or {}) do
     env[k] = v or nil
   end
+  return env
+end
+
+local function env_command(env)
   local parts = { "env -i" }
   for k, v in pairs(env) do
     parts[#parts + 1] = quote(k .. "=" .. v)
@@ -52,7 +56,12 @@ describe("examples/list.lua", function()
 
   -- status, stdout, stderr
   local function list(args, extra_env)
-    local line = aws_env(s, extra_env) .. " " .. quote("LUA_PATH=" .. support.lua_path(ROOT)) .. " "
+    local env = aws_env(s, extra_env)
+    -- sanitizer runs (make asan-test) need the runtime preloaded in the child too
+    for _, name in ipairs { "LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" } do
+      env[name] = os.getenv(name)
+    end
+    local line = env_command(env) .. " " .. quote("LUA_PATH=" .. support.lua_path(ROOT)) .. " "
       .. quote("LUA_CPATH=" .. support.lua_cpath(ROOT)) .. " " .. quote(support.interpreter()) .. " "
       .. quote(ROOT .. "/examples/list.lua")
     for _, a in ipairs(args) do
@@ -177,10 +186,10 @@ describe("examples/openresty", function()
     pid_file = prefix .. "/logs/nginx.pid"
     -- LUA_PATH / LUA_CPATH stand for an installed sfn: ";;" in the conf
     -- takes LuaJIT's default path, which starts from them.
-    local start = aws_env(s, {
+    local start = env_command(aws_env(s, {
       LUA_PATH = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;;",
       LUA_CPATH = ROOT .. "/build/luajit/?.so;;",
-    }) .. " " .. quote(NGINX) .. " -p " .. quote(prefix .. "/") .. " -c nginx.conf -e logs/error.log 2>&1; echo rc=$?"
+    })) .. " " .. quote(NGINX) .. " -p " .. quote(prefix .. "/") .. " -c nginx.conf -e logs/error.log 2>&1; echo rc=$?"
     out = capture(start)
     assert(out:match("rc=0%s*$"), "nginx did not start:\n" .. out)
     assert(support.wait_for_file(pid_file, 100, 0.05), "no pid file")
