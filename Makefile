@@ -1,21 +1,30 @@
 # sfn: build the C modules sfn.core (the engine, no libcurl) and sfn.curl
-# (the libcurl transport) for one Lua interpreter at a time.
+# (the libcurl transport) for one Lua interpreter at a time, each into its own
+# build folder.
 #   make                 Lua 5.4  -> build/sfn/core.so, build/sfn/curl.so
 #   make LUA=luajit      LuaJIT   -> build/luajit/sfn/{core,curl}.so
 #   make LUA=lua5.1      Lua 5.1  -> build/lua5.1/sfn/{core,curl}.so
-#   make test            build and run the specs under lua5.4, luajit and lua5.1
+#   make LUA=lua5.2      Lua 5.2  -> build/lua5.2/sfn/{core,curl}.so
+#   make LUA=lua5.3      Lua 5.3  -> build/lua5.3/sfn/{core,curl}.so
+#   make test            build and run the specs under all five
+#   make install         install for LUA under INSTALL_TOP (/usr/local)
+#   make lint / doc      luacheck / the LDoc reference in build/doc
+# LUA names one of the five; any other value is an error. LUA_BIN (the
+# interpreter's path, for the installed CLI's first line) and LUA_INCDIR can
+# point elsewhere, e.g. at OpenResty's LuaJIT.
 LUA ?= lua5.4
+LUAS = lua5.4 luajit lua5.1 lua5.2 lua5.3
 
-ifeq ($(LUA),luajit)
-LUA_PC ?= luajit
-BUILD ?= build/luajit
-else ifeq ($(LUA),lua5.1)
-LUA_PC ?= lua5.1
-BUILD ?= build/lua5.1
-else
-LUA_PC ?= $(LUA)
+ifeq ($(LUA),lua5.4)
 BUILD ?= build
+else ifneq ($(filter $(LUA),luajit lua5.1 lua5.2 lua5.3),)
+BUILD ?= build/$(LUA)
+else
+$(error LUA=$(LUA) is not an interpreter this Makefile knows: use one of $(LUAS))
 endif
+LUA_PC ?= $(LUA)
+# The Lua version directory modules install under (LuaJIT is 5.1).
+LUA_VERSION_DIR ?= $(if $(filter luajit,$(LUA)),5.1,$(patsubst lua%,%,$(LUA)))
 
 PKG_CONFIG ?= pkg-config
 LUA_INCDIR ?= $(patsubst -I%,%,$(filter -I%,$(shell $(PKG_CONFIG) --cflags-only-I $(LUA_PC))))
@@ -25,13 +34,17 @@ OPENSSL_INCDIR ?= /usr/include
 LIBS ?= -lcjson -lcrypto -lexpat
 CURL_LIBS ?= -lcurl -lcrypto
 
+EXPAT_INCDIR ?= /usr/include
+
+# Every build (the rock's too: it runs this Makefile) compiles with -fPIC,
+# -fvisibility=hidden and OPT; CFLAGS adds to them (luarocks passes its own).
 OPT ?= -O2
 WARN ?= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 WERROR ?=
-CFLAGS ?= $(OPT) -g $(WARN) $(if $(WERROR),-Werror)
+CFLAGS ?= -g $(WARN) $(if $(WERROR),-Werror)
 SANFLAGS ?=
-ALL_CFLAGS = -std=gnu99 -fPIC -fvisibility=hidden $(CFLAGS) $(SANFLAGS) \
-  $(addprefix -I,$(LUA_INCDIR)) -I$(CURL_INCDIR) -I$(CJSON_INCDIR) -I$(OPENSSL_INCDIR)
+ALL_CFLAGS = -std=gnu99 -fPIC -fvisibility=hidden $(OPT) $(CFLAGS) $(SANFLAGS) \
+  $(addprefix -I,$(LUA_INCDIR)) -I$(CURL_INCDIR) -I$(CJSON_INCDIR) -I$(OPENSSL_INCDIR) -I$(EXPAT_INCDIR)
 LIBFLAG ?= -shared
 LDFLAGS ?=
 
@@ -45,10 +58,18 @@ CURL_TARGET = $(BUILD)/sfn/curl.so
 HEADERS = $(wildcard src/*.h src/curl/*.h)
 
 BUSTED ?= /usr/bin/busted
-INSTALL_TOP ?= /usr/local
-LUA_VERSION_DIR ?= $(if $(filter luajit lua5.1,$(LUA)),5.1,5.4)
 
-.PHONY: all build deps demo test test-one valgrind asan install clean
+# make install: the modules where the interpreter looks by default under
+# INSTALL_TOP (/usr/local: also where OpenResty's LuaJIT looks), the CLI with
+# LUA_BIN on its first line, the man page. DESTDIR stages a package.
+INSTALL_TOP ?= /usr/local
+INSTALL_LMOD ?= $(INSTALL_TOP)/share/lua/$(LUA_VERSION_DIR)
+INSTALL_CMOD ?= $(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)
+INSTALL_BIN ?= $(INSTALL_TOP)/bin
+INSTALL_MAN ?= $(INSTALL_TOP)/share/man/man1
+LUA_BIN ?= $(or $(shell command -v $(LUA) 2>/dev/null),$(if $(filter luajit,$(LUA)),$(wildcard /usr/local/openresty/luajit/bin/luajit)))
+
+.PHONY: all build deps demo test test-one valgrind asan install uninstall rock lint doc clean
 
 all build: $(TARGET) $(CURL_TARGET)
 
@@ -83,9 +104,7 @@ test-one: $(TARGET) $(CURL_TARGET)
 	$(SPEC_ENV) SFN_CPATH='$(BUILD)/?.so' $(LUA) $(BUSTED) $(BUSTED_ARGS)
 
 test:
-	$(MAKE) LUA=lua5.4 test-one
-	$(MAKE) LUA=luajit test-one
-	$(MAKE) LUA=lua5.1 test-one
+	$(foreach l,$(LUAS),$(MAKE) LUA=$(l) test-one &&) true
 
 # The lua5.4 specs under valgrind; fails on any definite or indirect leak.
 valgrind: $(TARGET) $(CURL_TARGET)
@@ -130,12 +149,49 @@ demo: $(TARGET) $(CURL_TARGET)
 	fi
 
 install: $(TARGET) $(CURL_TARGET)
-	install -d $(DESTDIR)$(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)/sfn
-	install -m 0755 $(TARGET) $(DESTDIR)$(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)/sfn/core.so
-	install -m 0755 $(CURL_TARGET) $(DESTDIR)$(INSTALL_TOP)/lib/lua/$(LUA_VERSION_DIR)/sfn/curl.so
-	cd lua && find . -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(INSTALL_TOP)/share/lua/$(LUA_VERSION_DIR)/{} \;
-	install -d $(DESTDIR)$(INSTALL_TOP)/bin
-	install -m 0755 bin/sfn-map-runs $(DESTDIR)$(INSTALL_TOP)/bin/sfn-map-runs
+	@[ -n "$(LUA_BIN)" ] || { echo "make install: $(LUA) is not on PATH: set LUA_BIN=/path/to/$(LUA)" >&2; exit 1; }
+	install -d $(DESTDIR)$(INSTALL_CMOD)/sfn $(DESTDIR)$(INSTALL_BIN) $(DESTDIR)$(INSTALL_MAN)
+	install -m 0755 $(TARGET) $(DESTDIR)$(INSTALL_CMOD)/sfn/core.so
+	install -m 0755 $(CURL_TARGET) $(DESTDIR)$(INSTALL_CMOD)/sfn/curl.so
+	cd lua && find . -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(INSTALL_LMOD)/{} \;
+	sed -e '1s|.*|#!$(LUA_BIN)|' \
+	  -e 's|^local INSTALLED = nil$$|local INSTALLED = { lmod = "$(INSTALL_LMOD)", cmod = "$(INSTALL_CMOD)" }|' \
+	  bin/sfn-map-runs > $(DESTDIR)$(INSTALL_BIN)/sfn-map-runs
+	chmod 0755 $(DESTDIR)$(INSTALL_BIN)/sfn-map-runs
+	install -m 0644 doc/sfn-map-runs.1 $(DESTDIR)$(INSTALL_MAN)/sfn-map-runs.1
+
+uninstall:
+	rm -f $(DESTDIR)$(INSTALL_CMOD)/sfn/core.so $(DESTDIR)$(INSTALL_CMOD)/sfn/curl.so
+	cd lua && find . -name '*.lua' -exec rm -f $(DESTDIR)$(INSTALL_LMOD)/{} \;
+	-rmdir $(DESTDIR)$(INSTALL_CMOD)/sfn $(DESTDIR)$(INSTALL_LMOD)/sfn/credentials $(DESTDIR)$(INSTALL_LMOD)/sfn 2>/dev/null
+	rm -f $(DESTDIR)$(INSTALL_BIN)/sfn-map-runs $(DESTDIR)$(INSTALL_MAN)/sfn-map-runs.1
+
+# The rock (sfn-*.rockspec, build.type "make") builds here with luarocks'
+# CC, CFLAGS, LIBFLAG and include/library dirs, from scratch every time (one
+# checkout may build rocks for several interpreters); luarocks installs the
+# files itself.
+ROCK_BUILD = build/rock
+rock:
+	rm -rf $(ROCK_BUILD)
+	$(MAKE) BUILD=$(ROCK_BUILD) $(ROCK_BUILD)/sfn/core.so $(ROCK_BUILD)/sfn/curl.so
+
+# luacheck over everything written in Lua (.luacheckrc); fails on any warning.
+LUACHECK ?= luacheck
+lint:
+	$(LUACHECK) --no-cache lua bin spec examples bench
+
+# The HTML reference (LDoc, config.ld) in build/doc; fails on any warning.
+# LDoc runs under lua5.1, the one Lua Debian's lua-markdown serves.
+LDOC ?= lua5.1 $(shell command -v ldoc)
+doc:
+	@mkdir -p build/doc
+	@$(LDOC) . > build/doc/ldoc.log 2>&1; status=$$?; \
+	  grep -vE '^(reading configuration from config.ld|found master module|output written to)' build/doc/ldoc.log \
+	    > build/doc/warnings.log; \
+	  cat build/doc/warnings.log; \
+	  if [ $$status -ne 0 ] || [ -s build/doc/warnings.log ]; then \
+	    echo "make doc: LDoc reported $$(wc -l < build/doc/warnings.log) problems (above)" >&2; exit 1; fi; \
+	  echo "make doc: build/doc/index.html, no LDoc warnings"
 
 clean:
 	rm -rf build

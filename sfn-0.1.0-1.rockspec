@@ -24,60 +24,60 @@ external_dependencies = {
   OPENSSL = { header = "openssl/evp.h", library = "crypto" },
   EXPAT = { header = "expat.h", library = "expat" },
 }
+-- The Makefile builds both C modules (`make rock`), with the same
+-- -fvisibility=hidden, -fPIC and -O2 as every other build, plus luarocks'
+-- CC, CFLAGS, LIBFLAG and the directories found for the dependencies; then
+-- luarocks installs the files below itself (and wraps the CLI).
 build = {
-  type = "builtin",
-  modules = {
-    ["sfn.core"] = {
-      sources = {
-        -- every src/*.c (kept in step by the spec "rockspec lists every source")
-        "src/client.c", "src/compat.c", "src/core.c", "src/curl_driver.c", "src/describe_map_run.c",
-        "src/dpop.c", "src/engine.c", "src/errors.c", "src/fastpage.c", "src/files.c",
-        "src/list_executions.c", "src/operations.c", "src/pager.c", "src/process.c", "src/redact.c",
-        "src/reply.c", "src/request.c", "src/retry.c", "src/shape.c", "src/sigv4.c", "src/stsxml.c",
-        "src/token.c",
-      },
-      incdirs = { "$(CJSON_INCDIR)/cjson", "$(OPENSSL_INCDIR)", "$(EXPAT_INCDIR)" },
-      libdirs = { "$(CJSON_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(EXPAT_LIBDIR)" },
-      libraries = { "cjson", "crypto", "expat" },
-    },
-    -- libcurl on its own, loaded the first time a client sends through it
-    ["sfn.curl"] = {
-      sources = {
-        -- every src/curl/*.c, plus the error constructors shared with sfn.core
-        "src/curl/conn.c", "src/curl/http.c", "src/curl/module.c",
-        "src/errors.c", "src/compat.c",
-      },
-      incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
-      libraries = { "curl", "crypto" },
-    },
-    sfn = "lua/sfn.lua",
-    ["sfn.cli"] = "lua/sfn/cli.lua",
-    ["sfn.config"] = "lua/sfn/config.lua",
-    ["sfn.credentials"] = "lua/sfn/credentials.lua",
-    ["sfn.credentials.assume_role"] = "lua/sfn/credentials/assume_role.lua",
-    ["sfn.credentials.config_file"] = "lua/sfn/credentials/config_file.lua",
-    ["sfn.credentials.container"] = "lua/sfn/credentials/container.lua",
-    ["sfn.credentials.env"] = "lua/sfn/credentials/env.lua",
-    ["sfn.credentials.imds"] = "lua/sfn/credentials/imds.lua",
-    ["sfn.credentials.login"] = "lua/sfn/credentials/login.lua",
-    ["sfn.credentials.process"] = "lua/sfn/credentials/process.lua",
-    ["sfn.credentials.shared_file"] = "lua/sfn/credentials/shared_file.lua",
-    ["sfn.credentials.static_profile"] = "lua/sfn/credentials/static_profile.lua",
-    ["sfn.credentials.sso"] = "lua/sfn/credentials/sso.lua",
-    ["sfn.credentials.sts"] = "lua/sfn/credentials/sts.lua",
-    ["sfn.credentials.util"] = "lua/sfn/credentials/util.lua",
-    ["sfn.credentials.web_identity"] = "lua/sfn/credentials/web_identity.lua",
-    ["sfn.driver"] = "lua/sfn/driver.lua",
-    ["sfn.endpoints"] = "lua/sfn/endpoints.lua",
-    ["sfn.errors"] = "lua/sfn/errors.lua",
-    ["sfn.ngx_transport"] = "lua/sfn/ngx_transport.lua",
-    ["sfn.profile"] = "lua/sfn/profile.lua",
-    ["sfn.safe"] = "lua/sfn/safe.lua",
-    ["sfn.time"] = "lua/sfn/time.lua",
-    ["sfn.useragent"] = "lua/sfn/useragent.lua",
+  type = "make",
+  build_target = "rock",
+  build_variables = {
+    CFLAGS = "$(CFLAGS)",
+    LIBFLAG = "$(LIBFLAG)",
+    LUA_INCDIR = "$(LUA_INCDIR)",
+    CURL_INCDIR = "$(CURL_INCDIR)",
+    CJSON_INCDIR = "$(CJSON_INCDIR)/cjson",
+    OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
+    EXPAT_INCDIR = "$(EXPAT_INCDIR)",
+    LIBS = "-L$(CJSON_LIBDIR) -lcjson -L$(OPENSSL_LIBDIR) -lcrypto -L$(EXPAT_LIBDIR) -lexpat",
+    CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl -L$(OPENSSL_LIBDIR) -lcrypto",
   },
+  install_pass = false,
   install = {
+    lib = {
+      -- src/*.c: the engine, no libcurl
+      ["sfn.core"] = "build/rock/sfn/core.so",
+      -- src/curl/*.c: libcurl on its own, loaded the first time a client sends
+      ["sfn.curl"] = "build/rock/sfn/curl.so",
+    },
+    lua = {
+      sfn = "lua/sfn.lua",
+      ["sfn.cli"] = "lua/sfn/cli.lua",
+      ["sfn.config"] = "lua/sfn/config.lua",
+      ["sfn.credentials"] = "lua/sfn/credentials.lua",
+      ["sfn.credentials.assume_role"] = "lua/sfn/credentials/assume_role.lua",
+      ["sfn.credentials.config_file"] = "lua/sfn/credentials/config_file.lua",
+      ["sfn.credentials.container"] = "lua/sfn/credentials/container.lua",
+      ["sfn.credentials.env"] = "lua/sfn/credentials/env.lua",
+      ["sfn.credentials.imds"] = "lua/sfn/credentials/imds.lua",
+      ["sfn.credentials.login"] = "lua/sfn/credentials/login.lua",
+      ["sfn.credentials.process"] = "lua/sfn/credentials/process.lua",
+      ["sfn.credentials.shared_file"] = "lua/sfn/credentials/shared_file.lua",
+      ["sfn.credentials.static_profile"] = "lua/sfn/credentials/static_profile.lua",
+      ["sfn.credentials.sso"] = "lua/sfn/credentials/sso.lua",
+      ["sfn.credentials.sts"] = "lua/sfn/credentials/sts.lua",
+      ["sfn.credentials.util"] = "lua/sfn/credentials/util.lua",
+      ["sfn.credentials.web_identity"] = "lua/sfn/credentials/web_identity.lua",
+      ["sfn.driver"] = "lua/sfn/driver.lua",
+      ["sfn.endpoints"] = "lua/sfn/endpoints.lua",
+      ["sfn.errors"] = "lua/sfn/errors.lua",
+      ["sfn.ngx_transport"] = "lua/sfn/ngx_transport.lua",
+      ["sfn.profile"] = "lua/sfn/profile.lua",
+      ["sfn.safe"] = "lua/sfn/safe.lua",
+      ["sfn.time"] = "lua/sfn/time.lua",
+      ["sfn.useragent"] = "lua/sfn/useragent.lua",
+    },
     bin = { ["sfn-map-runs"] = "bin/sfn-map-runs" },
   },
+  copy_directories = { "doc" },
 }

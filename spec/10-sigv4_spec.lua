@@ -7,7 +7,6 @@ local support = require "support"
 local FIXTURES = "spec/fixtures/sigv4"
 local KEY, SECRET = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 local EPOCH = 1440938160 -- 2015-08-30T12:36:00Z
-local unpack = table.unpack or unpack
 
 local function read_file(path)
   return assert(support.read_file(path))

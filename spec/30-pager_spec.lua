@@ -16,12 +16,6 @@ local function hex(s)
   end))
 end
 
-local function unhex(h)
-  return (h:gsub("%x%x", function(x)
-    return string.char(tonumber(x, 16))
-  end))
-end
-
 -- Calls f(...) expecting an sfn.Error; returns it.
 local function raises(f, ...)
   local ok, err = pcall(f, ...)

@@ -141,7 +141,7 @@ describe("credentials", function()
       write_config("[default]\ncredential_process = " .. cmd .. "\n")
     end
     it("runs the command without a shell, splitting like shlex", function()
-      local p = script("args.sh", [[printf '{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"%s","SessionToken":"t","Expiration":"2099-01-01T00:00:00Z"}' "$1" "$2"]])
+      local p = script("args.sh", [[printf '{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"%s","SessionToken":"t","Expiration":"2099-01-01T00:00:00Z"}' "$1" "$2"]])  -- luacheck: ignore 631
       with_process(p .. [[ "AK WITH SPACE" 'x;$(id)']])
       local c = resolve().credentials()
       assert.equal("AK WITH SPACE", c.access_key_id)
@@ -620,11 +620,11 @@ end)
 
 describe("sfn.core helpers for the providers", function()
   it("parse_sts_xml: credentials, ErrorResponse, malformed, DOCTYPE", function()
-    local ok = core.parse_sts_xml([[<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>2023-11-14T22:13:20.500Z</Expiration></Credentials></AssumeRoleResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></AssumeRoleResponse>]])
+    local ok = core.parse_sts_xml([[<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken><Expiration>2023-11-14T22:13:20.500Z</Expiration></Credentials></AssumeRoleResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></AssumeRoleResponse>]])  -- luacheck: ignore 631
     assert.equal("ASIA1", ok.access_key_id)
     assert.equal(1700000000.5, ok.expiration)
     assert.equal("r1", ok.request_id)
-    local e = core.parse_sts_xml([[<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredTokenException</Code><Message>m</Message></Error><RequestId>r2</RequestId></ErrorResponse>]])
+    local e = core.parse_sts_xml([[<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredTokenException</Code><Message>m</Message></Error><RequestId>r2</RequestId></ErrorResponse>]])  -- luacheck: ignore 631
     assert.equal("ExpiredTokenException", e.error_code)
     assert.equal("r2", e.request_id)
     for _, bad in ipairs { "<a><b></a>", "", "not xml", [[<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>]],

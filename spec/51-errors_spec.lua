@@ -209,11 +209,30 @@ describe("validation before any I/O", function()
     end)
   end
 
-  it("accepts boundary values", function()
+  it("accepts boundary values, sending each as the service reads it", function()
     local c = client()
-    c:list_map_runs { executionArn = PREFIX .. "runs-3", maxResults = 0 }
-    c:list_map_runs { executionArn = PREFIX .. "runs-3", maxResults = 1000 }
-    c:list_map_runs { executionArn = PREFIX .. "runs-3", maxResults = 3.0 }
+    for _, case in ipairs {
+      { 0, '"maxResults":0', 3 },      -- 0: the service's default page size
+      { 1000, '"maxResults":1000', 3 },
+      { 3.0, '"maxResults":3', 3 },    -- an integral float goes as an integer
+      { 1, '"maxResults":1', 1 },
+    } do
+      server:reset()
+      local page = c:list_map_runs { executionArn = PREFIX .. "runs-3", maxResults = case[1] }
+      assert.are.equal(case[3], #page.mapRuns, "maxResults = " .. tostring(case[1]))
+      assert.are.equal(200, page.ResponseMetadata.HTTPStatusCode)
+      local stats = server:stats()
+      assert.are.equal(1, stats.requests)
+      assert.truthy(stats.last_request.body:find(case[2], 1, true), stats.last_request.body)
+    end
+    -- the longest ARN the model allows (256 characters) goes out too: the
+    -- service, not the client, finds its 200-character name wrong
+    local longest = PREFIX .. ("x"):rep(256 - #PREFIX)
+    assert.are.equal(256, #longest)
+    local err = call_error(c, { executionArn = longest })
+    assert.are.equal("InvalidArn", err.code)
+    assert.are.equal(400, err.status)
+    assert.are.equal(1, err.attempts)
   end)
 
   it("checks pagination before any I/O", function()

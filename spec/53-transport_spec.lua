@@ -67,10 +67,10 @@ describe("a function transport", function()
 
   it("walks pages and items like the curl transport", function()
     local c = client(recording_transport({}))
-    local curl = client("curl")
+    local by_curl = client("curl")
     local params = { executionArn = PREFIX .. "runs-40" }
     local a, ta = c:all_map_runs(params, { max_items = 17, page_size = 6 })
-    local b, tb = curl:all_map_runs(params, { max_items = 17, page_size = 6 })
+    local b, tb = by_curl:all_map_runs(params, { max_items = 17, page_size = 6 })
     assert.are.same(b, a)
     assert.are.equal(tb, ta)
   end)

@@ -2,7 +2,6 @@
 -- loop and the Lua driver (a function transport). Quota, clock skew,
 -- ExpiredToken refresh, adaptive rate limiting and the log hook.
 local sfn = require "sfn"
-local core = require "sfn.core"
 local curl = require "sfn.curl"
 local standin = require "standin"
 

@@ -3,7 +3,6 @@
 -- session token.
 local sfn = require "sfn"
 local safe = require "sfn.safe"
-local core = require "sfn.core"
 local curl = require "sfn.curl"
 local standin = require "standin"
 

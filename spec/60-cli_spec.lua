@@ -340,7 +340,7 @@ describe("sfn.cli.json_string", function()
 end)
 
 describe("sfn.cli.map_run_json", function()
-  local run = {
+  local map_run = {
     executionArn = arn("x"),
     mapRunArn = "arn:aws:states:us-east-1:123456789012:mapRun:flow/x:1",
     stateMachineArn = "arn:aws:states:us-east-1:123456789012:stateMachine:flow/x",
@@ -357,7 +357,7 @@ describe("sfn.cli.map_run_json", function()
       '            "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:flow/x",',
       '            "startDate": "2023-11-14T22:13:20.125Z",',
       '            "stopDate": "2023-11-14T22:13:50.625Z"',
-      "        }" }, "\n"), cli.map_run_json(run, 2))
+      "        }" }, "\n"), cli.map_run_json(map_run, 2))
   end)
 
   it("leaves stopDate out while the Map Run is running", function()

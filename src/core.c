@@ -1,4 +1,20 @@
 /* luaopen_sfn_core: assembles the module from each file's part. */
+
+/***
+ * The C engine, sans-I/O: `require "sfn"` is what programs use; these are
+ * the seams for custom transports (build a signed request, send it any way,
+ * decode the reply). Every failure raises an `sfn.Error` (`core.Error` is its
+ * metatable).
+ * @module sfn.core
+ * @usage
+ * local core = require "sfn.core"
+ * local method, url, headers, body = core.build_request(
+ *   { endpoint = "https://states.us-east-1.amazonaws.com", region = "us-east-1",
+ *     credentials = { access_key_id = key, secret_access_key = secret } },
+ *   { executionArn = arn })
+ * local status, reply_headers, reply_body = my_http(method, url, headers, body)
+ * local page = core.decode_reply(status, reply_headers, reply_body)
+ */
 #include "client.h"
 #include "compat.h"
 #include "dpop.h"

@@ -12,6 +12,7 @@
  * The cJSON tree lives in a "sfn.ReplyTree" userdata whose __gc frees it, so
  * a memory error raised by any Lua call during the conversion leaks nothing;
  * on the normal paths the tree is freed and the pointer cleared at once. */
+/*** @module sfn.core */
 #include "reply.h"
 
 #include <math.h>

@@ -1,6 +1,7 @@
 /* ListMapRuns requests: parameter validation per the service model, the
  * awsJson1_0 body (cJSON), endpoint parsing, the signed header set, and the
  * sans-I/O seam core.build_request. */
+/*** @module sfn.core */
 #include "request.h"
 
 #include <cJSON.h>

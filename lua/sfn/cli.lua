@@ -116,8 +116,15 @@ end
 -- @treturn[2] nil
 -- @treturn[2] string what is wrong (a usage error)
 function cli.parse_args(argv)
+  if type(argv) ~= "table" then
+    return nil, ("the arguments must be a table (got %s)"):format(type(argv))
+  end
   local opts = { output = "json" }
-  local n = argv.n or #argv
+  local n = argv.n
+  if n ~= nil and (type(n) ~= "number" or n ~= n or n < 0 or n > 1e6 or n % 1 ~= 0) then
+    return nil, ("the arguments' n must be a count (got %s)"):format(type(n))
+  end
+  n = n or #argv
   local positional = {}
   local i = 1
   local only_positional = false
@@ -841,7 +848,7 @@ function cli.run(argv, ctx)
   ctx = ctx or {}
   local stdout = ctx.stdout or io.stdout
   local stderr = ctx.stderr or io.stderr
-  local opts, usage_error = cli.parse_args(argv or {})
+  local opts, usage_error = cli.parse_args(argv == nil and {} or argv)
   if not opts then
     stderr:write(NAME, ": ", usage_error, "\n", cli.USAGE, "\n")
     stderr:flush()
@@ -923,7 +930,9 @@ end
 
 --- The entry point of bin/sfn-map-runs: `os.exit(require("sfn.cli").main(arg))`.
 -- @tparam table argv the interpreter's `arg`
--- @treturn number the exit status
+-- @treturn number the exit status: 0, 1 when the listing failed, 2 for a usage error
+-- @raise nothing: every failure is a line on stderr and a status
+-- @usage os.exit(require("sfn.cli").main { [0] = "sfn-map-runs", arn, "--max-items", "10" })
 function cli.main(argv)
   io.stdout:setvbuf("full")
   return cli.run(argv)

@@ -128,10 +128,8 @@ function endpoints.resolve(p)
   return "https://states." .. region .. "." .. part.dns_suffix
 end
 
---- The STS endpoint and signing region for the credential providers.
--- @tparam table p `{ region=, use_fips=, use_dual_stack=, regional_endpoints= ("regional"|"legacy") }`
--- @treturn string url
--- @treturn string signing region
+-- The regions whose STS calls go to the global endpoint when
+-- sts_regional_endpoints is "legacy".
 endpoints.sts_legacy_global = {
   ["ap-northeast-1"] = true, ["ap-south-1"] = true, ["ap-southeast-1"] = true,
   ["ap-southeast-2"] = true, ["aws-global"] = true, ["ca-central-1"] = true,
@@ -140,6 +138,10 @@ endpoints.sts_legacy_global = {
   ["us-west-1"] = true, ["us-west-2"] = true,
 }
 
+--- The STS endpoint and signing region for the credential providers.
+-- @tparam table p `{ region=, use_fips=, use_dual_stack=, regional_endpoints= ("regional"|"legacy") }`
+-- @treturn string url
+-- @treturn string signing region
 function endpoints.sts(p)
   local region = p.region
   if region == nil or region == "aws-global" then

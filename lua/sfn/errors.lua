@@ -50,7 +50,11 @@ end
 
 --- Calls f(...); a raised sfn.Error passes through, anything else becomes
 -- an sfn.Error with the given code whose message names what failed.
--- @tparam string code @tparam string what e.g. "sfn.new: options"
+-- @tparam string code the error code for anything that is not an sfn.Error
+-- @tparam string what what was called, e.g. "sfn.new: options"
+-- @tparam function f the function to call
+-- @param ... its arguments
+-- @return what f returns
 -- @raise sfn.Error
 function errors.protect(code, what, f, ...)
   local result = pack(pcall(f, ...))

@@ -34,7 +34,15 @@ local function protect(f, ...)
   return unpack(result, 2, result.n)
 end
 
---- @see sfn.new
+--- `sfn.new` without raising.
+-- @tparam[opt] table opts the options of `sfn.new`
+-- @treturn[1] table a client whose methods return `nil, err` instead of raising
+-- @treturn[2] nil
+-- @treturn[2] table the `sfn.Error` (ConfigError, CredentialsError, ...)
+-- @raise nothing
+-- @usage local client, err = require("sfn.safe").new { region = "us-east-1" }
+-- if not client then ngx.log(ngx.ERR, tostring(err)) return end
+-- @see sfn.new
 function safe.new(opts)
   local client, err = protect(sfn.new, opts)
   if not client then
@@ -43,7 +51,14 @@ function safe.new(opts)
   return setmetatable({ client = client, region = client.region, endpoint = client.endpoint }, SafeClient)
 end
 
---- @see sfn.iso8601
+--- `sfn.iso8601` without raising.
+-- @tparam number t seconds since the Unix epoch
+-- @treturn[1] string e.g. "2023-11-14T22:13:20.125Z"
+-- @treturn[2] nil
+-- @treturn[2] table a ValidationError
+-- @raise nothing
+-- @usage local text = safe.iso8601(run.startDate) or "?"
+-- @see sfn.iso8601
 function safe.iso8601(t)
   return protect(sfn.iso8601, t)
 end

@@ -36,6 +36,7 @@ end
 -- @treturn string e.g. "2023-11-14T22:13:20.125Z"
 -- @raise ValidationError when t is not a number, not finite, or outside
 --   years 0001..9999
+-- @usage print(sfn.iso8601(1700000000.125)) --> 2023-11-14T22:13:20.125Z
 function time.iso8601(t)
   if type(t) ~= "number" or t ~= t or t == math.huge or t == -math.huge then
     errors.raise("ValidationError", "iso8601: expected a finite number, got "
