@@ -143,14 +143,16 @@ function Client:list_executions(params)
 end
 
 --- Iterates over pages of executions, as `list_map_runs_pages` does.
--- @tparam table params @tparam[opt] table pagination
+-- @tparam table params
+-- @tparam[opt] table pagination
 -- @raise sfn.Error (from the loop)
 function Client:list_executions_pages(params, pagination)
   return iterate(self, "pages", "ListExecutions", params, pagination)
 end
 
 --- Iterates over executions across pages: `for e in client:executions(params, pagination)`.
--- @tparam table params @tparam[opt] table pagination
+-- @tparam table params
+-- @tparam[opt] table pagination
 -- @raise sfn.Error (from the loop)
 function Client:executions(params, pagination)
   return iterate(self, "items", "ListExecutions", params, pagination)
@@ -181,8 +183,8 @@ end
 -- @treturn string|nil the resume token when `max_items` stopped early
 function Client:all_map_runs(params, pagination)
   local runs = {}
-  local iterate, pager = self:map_runs(params, pagination)
-  for run in iterate, pager do
+  local next_run, pager = self:map_runs(params, pagination)
+  for run in next_run, pager do
     runs[#runs + 1] = run
   end
   return runs, pager.resume_token

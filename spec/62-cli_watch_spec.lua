@@ -170,6 +170,7 @@ describe("sfn-map-runs --executions", function()
     assert.are.equal(6, #rows)
     assert.matches("^NextToken: ", rows[6])
     status, out = run { "--executions", arn, "--redrive-filter", "REDRIVEN" }
+    assert.are.equal(0, status)
     assert.are.equal('{\n    "executions": []\n}\n', out)
   end)
 
@@ -179,7 +180,8 @@ describe("sfn-map-runs --executions", function()
     assert.are.equal(1, status)
     assert.are.equal("", out)
     assert.matches("ListExecutions: ValidationError: statusFilter: must be one of", err)
-    status, _, err = run { "--executions", "arn:aws:states:us-east-1:123456789012:execution:flow:x" }
+    status, out, err = run { "--executions", "arn:aws:states:us-east-1:123456789012:execution:flow:x" }
+    assert.are.equal("", out)
     assert.are.equal(1, status)
     assert.matches("ListExecutions: InvalidArn", err)
   end)

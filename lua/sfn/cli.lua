@@ -677,12 +677,12 @@ local function clock(seconds)
 end
 
 --- The progress bar of itemCounts: `#` succeeded, `x` failed, timed out or
--- aborted, `>` running, `.` pending; `width` characters.
-function cli.progress_bar(c, width)
-  width = width or BAR_WIDTH
+-- aborted, `>` running, `.` pending; `bar_width` characters.
+function cli.progress_bar(c, bar_width)
+  local cols = bar_width or BAR_WIDTH
   local total = tonumber(c.total) or 0
   if total <= 0 then
-    return (" "):rep(width)
+    return (" "):rep(cols)
   end
   local parts = {
     { "#", c.succeeded or 0 },
@@ -692,14 +692,14 @@ function cli.progress_bar(c, width)
   local out, used, cum = {}, 0, 0
   for _, p in ipairs(parts) do
     cum = cum + p[2]
-    local upto = math.min(width, math.floor(width * cum / total + 0.5))
-    if p[2] > 0 and upto <= used and used < width then
+    local upto = math.min(cols, math.floor(cols * cum / total + 0.5))
+    if p[2] > 0 and upto <= used and used < cols then
       upto = used + 1 -- a non-zero share always shows
     end
     out[#out + 1] = p[1]:rep(upto - used)
     used = math.max(used, upto)
   end
-  out[#out + 1] = ("."):rep(width - used)
+  out[#out + 1] = ("."):rep(cols - used)
   return table.concat(out)
 end
 
