@@ -63,6 +63,7 @@ function sfn.new(opts)
     sleep = cfg.sleep,
     log = cfg.log,
     retry_mode = cfg.retry_mode,
+    new_retries = cfg.new_retries,
   }
   self._driver = driver.new(cfg, agent, self._core)
   return self

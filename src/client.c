@@ -217,7 +217,10 @@ static int l_new_client(lua_State *L) {
         strcmp(mode, "adaptive") != 0)
       sfn_error_raisef(L, "ConfigError",
                        "retry_mode=%s: must be standard or adaptive", mode);
-    sfn_retry_init(&c->retry, mode != NULL && strcmp(mode, "adaptive") == 0);
+    lua_getfield(L, 1, "new_retries");
+    sfn_retry_init(&c->retry, mode != NULL && strcmp(mode, "adaptive") == 0,
+                   lua_toboolean(L, -1));
+    lua_pop(L, 1);
   }
   return 1;
 }

@@ -11,7 +11,7 @@
 #include "compat.h"
 #include "sigv4.h"
 
-#define SFN_CURL_API_VERSION 1
+#define SFN_CURL_API_VERSION 2
 
 /* One connection (a curl easy handle and its buffers), per client. */
 typedef struct sfn_curl_conn sfn_curl_conn;
@@ -32,6 +32,7 @@ typedef struct sfn_curl_reply {
   char error_type[256];
   char content_type[128];
   char date[64];
+  char retry_after[32]; /* x-amz-retry-after (milliseconds), or "" */
   char *body;  /* malloc'd, NUL-terminated; may be NULL when empty */
   size_t body_len;
 } sfn_curl_reply;

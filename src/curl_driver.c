@@ -121,7 +121,8 @@ static void send_request(lua_State *L, sfn_call *call, sfn_client *c,
   reply.content_type = got.content_type;
   reply.body = got.body != NULL ? got.body : "";
   reply.body_len = got.body_len;
-  sfn_call_reply(L, call, call_idx, &reply, got.body, got.date);
+  sfn_call_reply(L, call, call_idx, &reply, got.body, got.date,
+                 got.retry_after);
 }
 
 void sfn_client_fetch(lua_State *L, int client_idx, const sfn_operation *op,

@@ -403,10 +403,20 @@ static void redact(lua_State *L, int call_idx, int err_idx) {
   lua_pop(L, 1);
 }
 
+/* x-amz-retry-after (whole milliseconds) in seconds, or -1 when absent or
+ * not a non-negative integer (botocore then ignores it too). */
+static double retry_after_seconds(const char *ms) {
+  double value = 0;
+  const char *p = ms;
+  if (p == NULL || *p == '\0') return -1;
+  for (; *p >= '0' && *p <= '9'; p++) value = value * 10 + (*p - '0');
+  return *p == '\0' ? value / 1000 : -1;
+}
+
 /* The attempt's outcome (page or sfn.Error) is on top: records it, decides
  * what comes next and pops it into the outcome slot. */
 static void settle(lua_State *L, sfn_call *call, int call_idx, int ok,
-                   const char *date) {
+                   const char *date, const char *retry_after) {
   sfn_client *client = call_client(L, call_idx);
   double duration = sfn_monotonic() - call->started, delay = 0;
   long long server_time = sfn_http_date_parse(date);
@@ -436,7 +446,7 @@ static void settle(lua_State *L, sfn_call *call, int call_idx, int ok,
   sfn_retry_on_reply(&client->retry, throttled);
   action = sfn_retry_decide(L, &client->retry, outcome, call->attempt,
                             client->max_attempts, &call->refreshed, date,
-                            &delay);
+                            retry_after_seconds(retry_after), &delay);
   log_attempt(L, call, call_idx, outcome, duration, decisions[action], delay);
   set_slot(L, call_idx, UV_OUTCOME);
   switch (action) {
@@ -459,7 +469,7 @@ static void settle(lua_State *L, sfn_call *call, int call_idx, int ok,
 
 void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
                     const sfn_reply *reply, char *owned_body,
-                    const char *date) {
+                    const char *date, const char *retry_after) {
   int ok;
   call_idx = lua_absindex(L, call_idx);
   call->owned_body = owned_body; /* freed by __gc should decoding raise */
@@ -467,13 +477,13 @@ void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
   ok = call->op->decode(L, reply);
   free(call->owned_body);
   call->owned_body = NULL;
-  settle(L, call, call_idx, ok, date);
+  settle(L, call, call_idx, ok, date, retry_after);
 }
 
 void sfn_call_transport_error(lua_State *L, sfn_call *call, int call_idx) {
   call_idx = lua_absindex(L, call_idx);
   expect_state(L, call, ST_AWAIT_REPLY, "transport error");
-  settle(L, call, call_idx, 0, NULL);
+  settle(L, call, call_idx, 0, NULL, NULL);
 }
 
 /* ---- sfn.Call methods, for the Lua driver ------------------------------ */
@@ -556,8 +566,11 @@ static const char *header_string(lua_State *L, int idx) {
   return lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
 }
 
-/* Copies the Date header out of a transport's headers table. */
-static void find_date(lua_State *L, int headers_idx, char *out, size_t cap) {
+/* Copies the header name (lower case) out of a transport's headers table;
+ * "" when absent or too long. */
+static void find_header(lua_State *L, int headers_idx, const char *want,
+                        char *out, size_t cap) {
+  size_t want_len = strlen(want);
   out[0] = '\0';
   if (lua_type(L, headers_idx) != LUA_TTABLE) return;
   lua_pushnil(L);
@@ -566,7 +579,8 @@ static void find_date(lua_State *L, int headers_idx, char *out, size_t cap) {
     const char *name = lua_type(L, -2) == LUA_TSTRING
                            ? lua_tolstring(L, -2, &len)
                            : NULL;
-    if (name != NULL && len == 4 && strncasecmp(name, "date", 4) == 0) {
+    if (name != NULL && len == want_len &&
+        strncasecmp(name, want, want_len) == 0) {
       const char *value = header_string(L, lua_gettop(L));
       if (value != NULL && strlen(value) < cap) strcpy(out, value);
       lua_pop(L, 2);
@@ -582,11 +596,12 @@ static void find_date(lua_State *L, int headers_idx, char *out, size_t cap) {
  * @tparam[opt] string reason */
 static int l_call_reply(lua_State *L) {
   sfn_call *call = check_call(L, 1);
-  char date[64];
+  char date[64], retry_after[32];
   int ok;
   lua_settop(L, 5);
   expect_state(L, call, ST_AWAIT_REPLY, "reply");
-  find_date(L, 3, date, sizeof date);
+  find_header(L, 3, "date", date, sizeof date);
+  find_header(L, 3, "x-amz-retry-after", retry_after, sizeof retry_after);
   /* core.decode_operation_reply checks what the transport returned: a bad
    * value is the attempt's error, as a bad reply would be */
   lua_getfield(L, lua_upvalueindex(1), "decode_operation_reply");
@@ -595,7 +610,7 @@ static int l_call_reply(lua_State *L) {
   lua_insert(L, 3);
   ok = lua_pcall(L, 5, 1, 0) == LUA_OK;
   if (!ok && !sfn_error_is(L, -1)) lua_error(L); /* out of memory */
-  settle(L, call, 1, ok, date[0] != '\0' ? date : NULL);
+  settle(L, call, 1, ok, date[0] != '\0' ? date : NULL, retry_after);
   return 0;
 }
 

@@ -61,10 +61,11 @@ void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
                           int value_idx);
 
 /* Answers SEND with a reply. The call takes owned_body (malloc'd, may be
- * NULL) and frees it. date is the reply's Date header or NULL. */
+ * NULL) and frees it. date and retry_after are the reply's Date and
+ * x-amz-retry-after headers, or NULL. */
 void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
                     const sfn_reply *reply, char *owned_body,
-                    const char *date);
+                    const char *date, const char *retry_after);
 
 /* Answers SEND with the transport's sfn.Error on top of the stack (popped). */
 void sfn_call_transport_error(lua_State *L, sfn_call *call, int call_idx);

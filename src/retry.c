@@ -15,6 +15,12 @@
 
 #define RETRY_COST 5
 #define TIMEOUT_RETRY_COST 10
+/* AWS_NEW_RETRIES_2026 (botocore 1.43 retries/standard.py, opt-in) */
+#define V2_RETRY_COST 14
+#define V2_THROTTLING_RETRY_COST 5
+#define V2_THROTTLING_BASE 1.0
+#define V2_BASE 0.05
+#define V2_RETRY_AFTER_MAX_ADDITIONAL 5.0
 #define NO_RETRY_INCREMENT 1
 #define MAX_BACKOFF_SECONDS 20.0
 #define MAX_SKEW_SECONDS 240 /* 4 minutes */
@@ -52,10 +58,11 @@ static void bucket_set_max_rate(sfn_rate_limiter *l, double rate, double now) {
   if (l->capacity > l->max_capacity) l->capacity = l->max_capacity;
 }
 
-void sfn_retry_init(sfn_retry *r, int adaptive) {
+void sfn_retry_init(sfn_retry *r, int adaptive, int v2) {
   double now = sfn_monotonic();
   memset(r, 0, sizeof *r);
   r->adaptive = adaptive;
+  r->v2 = v2;
   r->quota = SFN_RETRY_QUOTA;
   r->limiter.last_refill = -1;
   r->limiter.last_bucket = floor(now);
@@ -115,9 +122,11 @@ static int corrected_clock(lua_State *L, sfn_retry *r, int err_idx,
   return 1;
 }
 
-static double backoff_seconds(int attempt) {
+/* rand() * min(base * 2^(attempt-1), 20): full jitter. */
+static double backoff_seconds(int attempt, double base) {
   unsigned int bits = 0;
-  double cap = attempt > 6 ? MAX_BACKOFF_SECONDS : (double)(1u << (attempt - 1));
+  double cap = base * (attempt > 6 ? MAX_BACKOFF_SECONDS
+                                   : (double)(1u << (attempt - 1)));
   if (cap > MAX_BACKOFF_SECONDS) cap = MAX_BACKOFF_SECONDS;
   sfn_random_bytes((unsigned char *)&bits, sizeof bits);
   return cap * ((double)bits / 4294967296.0);
@@ -136,8 +145,8 @@ static void note_quota_exhausted(lua_State *L, int err_idx) {
 sfn_retry_action sfn_retry_decide(lua_State *L, sfn_retry *r, int err_idx,
                                   int attempt, int max_attempts,
                                   int *refreshed, const char *server_date,
-                                  double *delay) {
-  int retryable, cost;
+                                  double retry_after, double *delay) {
+  int retryable, cost, throttling;
   err_idx = lua_absindex(L, err_idx);
   *delay = 0;
   if (attempt >= max_attempts) return SFN_GIVE_UP;
@@ -150,15 +159,31 @@ sfn_retry_action sfn_retry_decide(lua_State *L, sfn_retry *r, int err_idx,
   retryable = lua_toboolean(L, -1);
   lua_pop(L, 1);
   if (!retryable) return SFN_GIVE_UP;
-  cost = field_is(L, err_idx, "code", "TimeoutError") ? TIMEOUT_RETRY_COST
-                                                      : RETRY_COST;
+  lua_getfield(L, err_idx, "code");
+  throttling = sfn_error_code_throttling(lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (r->v2)
+    cost = throttling ? V2_THROTTLING_RETRY_COST : V2_RETRY_COST;
+  else
+    cost = field_is(L, err_idx, "code", "TimeoutError") ? TIMEOUT_RETRY_COST
+                                                        : RETRY_COST;
   if (r->quota < cost) {
     note_quota_exhausted(L, err_idx);
     return SFN_GIVE_UP;
   }
   r->quota -= cost;
   r->last_cost = cost;
-  *delay = backoff_seconds(attempt);
+  if (!r->v2) {
+    *delay = backoff_seconds(attempt, 1.0);
+    return SFN_RETRY_AFTER_DELAY;
+  }
+  *delay = backoff_seconds(attempt, throttling ? V2_THROTTLING_BASE : V2_BASE);
+  /* x-amz-retry-after is honoured between the backoff and 5 s beyond it */
+  if (retry_after >= 0) {
+    double most = *delay + V2_RETRY_AFTER_MAX_ADDITIONAL;
+    double wanted = retry_after < most ? retry_after : most;
+    if (wanted > *delay) *delay = wanted;
+  }
   return SFN_RETRY_AFTER_DELAY;
 }
 

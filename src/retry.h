@@ -25,6 +25,8 @@ typedef struct sfn_rate_limiter {
 
 typedef struct sfn_retry {
   int adaptive;
+  int v2;                    /* AWS_NEW_RETRIES_2026: botocore 1.43's opt-in
+                                backoff bases, costs and x-amz-retry-after */
   int quota;                 /* retry tokens left */
   int last_cost;             /* what the last retry took; refunded on success */
   long long clock_offset;    /* server clock minus ours, seconds */
@@ -38,20 +40,21 @@ typedef enum sfn_retry_action {
   SFN_RETRY_REFRESHED        /* refresh the credentials, then try again */
 } sfn_retry_action;
 
-void sfn_retry_init(sfn_retry *r, int adaptive);
+void sfn_retry_init(sfn_retry *r, int adaptive, int v2);
 
 /* Epoch seconds by the server's clock, as far as we know it. */
 long long sfn_retry_now(const sfn_retry *r);
 
 /* After the attempt-th attempt failed with the sfn.Error at err_idx: what to
  * do next and, for SFN_RETRY_AFTER_DELAY, how long to wait first. server_date
- * is the reply's Date header or NULL. *refreshed says whether the call
+ * is the reply's Date header or NULL; retry_after the reply's
+ * x-amz-retry-after in seconds, or < 0 (used in the v2 mode only). *refreshed says whether the call
  * already refreshed its credentials once. May add `retry_quota_exhausted`
  * and a note in the message of the error. */
 sfn_retry_action sfn_retry_decide(lua_State *L, sfn_retry *r, int err_idx,
                                   int attempt, int max_attempts,
                                   int *refreshed, const char *server_date,
-                                  double *delay);
+                                  double retry_after, double *delay);
 
 /* A call succeeded on its attempt-th attempt: refund quota. */
 void sfn_retry_succeeded(sfn_retry *r, int attempt);

@@ -252,6 +252,8 @@ function config.resolve(opts, getenv, deps)
     retry_mode = raw or "standard"
   end
   cfg.retry_mode = retry_mode
+  -- botocore 1.43's opt-in retry behaviour (retries/standard.py)
+  cfg.new_retries = (env("AWS_NEW_RETRIES_2026") or ""):lower() == "true"
 
   cfg.connect_timeout = opts.connect_timeout or 10
   cfg.timeout = opts.timeout or 60

@@ -18,7 +18,8 @@ KIND is one of:
              part the executionArn's last word names: requestid,
              errortype, type, message, reason, longmessage (the secret
              straddles the 1,024-byte cut), html500, garbage200; nothttp
-             answers with another protocol's banner.
+             answers with another protocol's banner; retryafter throttles
+             with x-amz-retry-after: 3000.
   sso        IAM Identity Center portal GetRoleCredentials (GET
              /federation/credentials); --access-token T is the bearer token it
              takes (else 401 UnauthorizedException); --status N answers N
@@ -233,6 +234,9 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"SSH-2.0-OpenSSH_9.2\r\n")
             self.close_connection = True
             return
+        if where == "retryafter":  # throttled, with a retry-after of 3 s
+            err = {"__type": "ThrottlingException", "message": "Rate exceeded"}
+            headers["x-amz-retry-after"] = "3000"
         if where == "requestid":
             headers["x-amzn-RequestId"] = secret
         elif where == "errortype":

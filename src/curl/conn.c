@@ -117,6 +117,7 @@ static int conn_post(lua_State *L, sfn_curl_conn *conn, const char *url,
   COPY_FIELD(out->error_type, t->error_type);
   COPY_FIELD(out->content_type, t->content_type);
   COPY_FIELD(out->date, t->date);
+  COPY_FIELD(out->retry_after, t->retry_after);
   /* the body changes hands: the next transfer grows a new buffer */
   out->body = t->body;
   out->body_len = t->len;

@@ -57,7 +57,7 @@ static void copy_value(char *dst, size_t cap, const char *value, size_t len) {
 
 static void reset_headers(sfn_transfer *t) {
   t->reason[0] = t->request_id[0] = t->error_type[0] = '\0';
-  t->content_type[0] = t->date[0] = '\0';
+  t->content_type[0] = t->date[0] = t->retry_after[0] = '\0';
   t->headers_len = 0;
 }
 
@@ -99,6 +99,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
   SFN_CAPTURE("X-Amzn-Errortype", error_type)
   SFN_CAPTURE("Content-Type", content_type)
   SFN_CAPTURE("Date", date)
+  SFN_CAPTURE("x-amz-retry-after", retry_after)
 #undef SFN_CAPTURE
   return n;
 }

@@ -20,6 +20,7 @@ typedef struct sfn_transfer {
   char error_type[256];
   char content_type[128];
   char date[64];
+  char retry_after[32];
   int keep_all_headers;         /* also collect every header line */
   char *headers;                /* "name: value\n" lines when kept */
   size_t headers_len, headers_cap;
