@@ -8,6 +8,7 @@ local core = require "sfn.core"
 local config = require "sfn.config"
 local driver = require "sfn.driver"
 local errors = require "sfn.errors"
+local useragent = require "sfn.useragent"
 
 local sfn = {
   _VERSION = core._VERSION,
@@ -45,7 +46,7 @@ end
 function sfn.new(opts)
   -- options tables whose metamethods raise still give a ConfigError
   local cfg = errors.protect("ConfigError", "sfn.new: options", config.resolve, opts, os.getenv)
-  local agent = require("sfn.useragent").build(user_agent(), cfg)
+  local agent = useragent.build(user_agent(), cfg)
   local self = setmetatable({
     region = cfg.region,
     endpoint = cfg.endpoint,
@@ -65,7 +66,7 @@ function sfn.new(opts)
     retry_mode = cfg.retry_mode,
     new_retries = cfg.new_retries,
   }
-  self._driver = driver.new(cfg, agent, self._core)
+  self._driver = driver.new(cfg, self._core)
   return self
 end
 

@@ -390,7 +390,7 @@ describe("credentials", function()
         assert.truthy(req.headers.Authorization or req.headers.authorization)
         return 200, { ["Content-Type"] = "application/x-amz-json-1.0" }, '{"mapRuns":[]}', "OK"
       end
-      local d = driver.new(cfg, "spec", policy)
+      local d = driver.new(cfg, policy)
       local page = d:list_map_runs(send, { executionArn = "arn:aws:states:us-east-1:123456789012:execution:f:e" })
       assert.same({}, page.mapRuns)
       assert.same({ server.url .. "/c", server.url .. "/c", "http://127.0.0.1:9/" }, sent)

@@ -24,15 +24,14 @@ local function cosockets_available()
 end
 
 --- @tparam table cfg resolved configuration (see `sfn.config`)
--- @tparam string user_agent
 -- @param policy the `sfn.Client` userdata: its retry policy (quota, rate
 --   limiter, clock offset) and log hook are shared with the libcurl path
-function driver.new(cfg, user_agent, policy)
+function driver.new(cfg, policy)
   local choice = cfg.transport
   if choice ~= nil and choice ~= "curl" and choice ~= "ngx" and type(choice) ~= "function" then
     errors.raise("ConfigError", 'transport: expected "curl", "ngx" or a function')
   end
-  return setmetatable({ cfg = cfg, choice = choice, user_agent = user_agent, policy = policy }, Driver)
+  return setmetatable({ cfg = cfg, choice = choice, policy = policy }, Driver)
 end
 
 --- The Lua send function for this call, or nil for the C libcurl path.
