@@ -28,7 +28,6 @@
 #include "reply.h"
 #include "request.h"
 #include "retry.h"
-#include "shape.h"
 #include "sigv4.h"
 #include "stsxml.h"
 #include "version.h"
@@ -45,7 +44,6 @@ SFN_EXPORT int luaopen_sfn_core(lua_State *L) {
   sfn_sigv4_open(L);
   sfn_request_open(L);
   sfn_reply_open(L);
-  sfn_shape_open(L);
   sfn_operations_open(L);
   sfn_retry_open(L);
   sfn_client_open(L);

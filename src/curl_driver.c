@@ -3,6 +3,7 @@
  * itself lives in sfn.curl, required the first time a client sends. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "client.h"
@@ -114,15 +115,17 @@ static void send_request(lua_State *L, sfn_call *call, sfn_client *c,
     return;
   }
   lua_pop(L, 1);
+  memset(&reply, 0, sizeof reply);
   reply.status = got.status;
   reply.reason = got.reason;
   reply.request_id = got.request_id;
   reply.error_type = got.error_type;
   reply.content_type = got.content_type;
+  reply.date = got.date;
+  reply.retry_after = got.retry_after;
   reply.body = got.body != NULL ? got.body : "";
   reply.body_len = got.body_len;
-  sfn_call_reply(L, call, call_idx, &reply, got.body, got.date,
-                 got.retry_after);
+  sfn_call_reply(L, call, call_idx, &reply, got.body);
 }
 
 void sfn_client_fetch(lua_State *L, int client_idx, const sfn_operation *op,

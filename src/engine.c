@@ -103,13 +103,6 @@ static int push_body(lua_State *L) {
   return 1;
 }
 
-/* Sets the `operation` field of the sfn.Error at idx to op's name. */
-static void name_operation(lua_State *L, int idx, const sfn_operation *op) {
-  idx = lua_absindex(L, idx);
-  lua_pushstring(L, op->name);
-  lua_setfield(L, idx, "operation");
-}
-
 sfn_call *sfn_call_new(lua_State *L, int client_idx, const sfn_operation *op,
                        int params_idx) {
   sfn_call *call;
@@ -120,7 +113,7 @@ sfn_call *sfn_call_new(lua_State *L, int client_idx, const sfn_operation *op,
   lua_pushcclosure(L, push_body, 1);
   lua_pushvalue(L, params_idx);
   if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
-    if (sfn_error_is(L, -1)) name_operation(L, -1, op);
+    sfn_operation_name_error(L, -1, op);
     lua_error(L);
   }
   call = lua_newuserdata(L, sizeof *call);
@@ -281,7 +274,7 @@ void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
     }
     /* the attempts sent before this one's credentials failed */
     set_int_field(L, lua_gettop(L), "attempts", call->attempt - 1);
-    name_operation(L, -1, call->op);
+    sfn_operation_name_error(L, -1, call->op);
     fail_with_top(L, call, call_idx);
     return;
   }
@@ -438,7 +431,7 @@ static void settle(lua_State *L, sfn_call *call, int call_idx, int ok,
     return;
   }
   redact(L, call_idx, outcome);
-  name_operation(L, outcome, call->op);
+  sfn_operation_name_error(L, outcome, call->op);
   set_int_field(L, outcome, "attempts", call->attempt);
   lua_getfield(L, outcome, "code");
   throttled = sfn_error_code_throttling(lua_tostring(L, -1));
@@ -468,8 +461,7 @@ static void settle(lua_State *L, sfn_call *call, int call_idx, int ok,
 }
 
 void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
-                    const sfn_reply *reply, char *owned_body,
-                    const char *date, const char *retry_after) {
+                    const sfn_reply *reply, char *owned_body) {
   int ok;
   call_idx = lua_absindex(L, call_idx);
   call->owned_body = owned_body; /* freed by __gc should decoding raise */
@@ -477,7 +469,7 @@ void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
   ok = call->op->decode(L, reply);
   free(call->owned_body);
   call->owned_body = NULL;
-  settle(L, call, call_idx, ok, date, retry_after);
+  settle(L, call, call_idx, ok, reply->date, reply->retry_after);
 }
 
 void sfn_call_transport_error(lua_State *L, sfn_call *call, int call_idx) {
@@ -557,37 +549,16 @@ static int l_call_credentials(lua_State *L) {
   return 0;
 }
 
-/* Under lua_pcall: a transport's header value as a C string, or NULL. */
-static const char *header_string(lua_State *L, int idx) {
-  if (lua_type(L, idx) == LUA_TTABLE) {
-    lua_rawgeti(L, idx, 1);
-    lua_replace(L, idx);
-  }
-  return lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : NULL;
-}
-
-/* Copies the header name (lower case) out of a transport's headers table;
- * "" when absent or too long. */
-static void find_header(lua_State *L, int headers_idx, const char *want,
-                        char *out, size_t cap) {
-  size_t want_len = strlen(want);
-  out[0] = '\0';
-  if (lua_type(L, headers_idx) != LUA_TTABLE) return;
-  lua_pushnil(L);
-  while (lua_next(L, headers_idx) != 0) {
-    size_t len;
-    const char *name = lua_type(L, -2) == LUA_TSTRING
-                           ? lua_tolstring(L, -2, &len)
-                           : NULL;
-    if (name != NULL && len == want_len &&
-        strncasecmp(name, want, want_len) == 0) {
-      const char *value = header_string(L, lua_gettop(L));
-      if (value != NULL && strlen(value) < cap) strcpy(out, value);
-      lua_pop(L, 2);
-      return;
-    }
-    lua_pop(L, 1);
-  }
+/* Under lua_pcall: reads a transport's reply (arguments 2..5) into the
+ * sfn_reply at argument 1 and decodes it with the operation (upvalue). A
+ * value of the wrong type or an unreadable reply is raised: the attempt's
+ * error, as a bad reply would be. */
+static int decode_transport_reply(lua_State *L) {
+  const sfn_operation *op = lua_touserdata(L, lua_upvalueindex(1));
+  sfn_reply *r = lua_touserdata(L, 1);
+  sfn_reply_read_args(L, 2, r);
+  if (!op->decode(L, r)) lua_error(L);
+  return 1;
 }
 
 /** Answers "send" with a transport's reply.
@@ -596,21 +567,22 @@ static void find_header(lua_State *L, int headers_idx, const char *want,
  * @tparam[opt] string reason */
 static int l_call_reply(lua_State *L) {
   sfn_call *call = check_call(L, 1);
-  char date[64], retry_after[32];
+  sfn_reply r;
   int ok;
   lua_settop(L, 5);
   expect_state(L, call, ST_AWAIT_REPLY, "reply");
-  find_header(L, 3, "date", date, sizeof date);
-  find_header(L, 3, "x-amz-retry-after", retry_after, sizeof retry_after);
-  /* core.decode_operation_reply checks what the transport returned: a bad
-   * value is the attempt's error, as a bad reply would be */
-  lua_getfield(L, lua_upvalueindex(1), "decode_operation_reply");
-  lua_insert(L, 2);
-  lua_pushstring(L, call->op->name);
-  lua_insert(L, 3);
+  memset(&r, 0, sizeof r);
+  lua_pushlightuserdata(L, (void *)call->op);
+  lua_pushcclosure(L, decode_transport_reply, 1);
+  lua_pushlightuserdata(L, &r);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_pushvalue(L, 4);
+  lua_pushvalue(L, 5);
   ok = lua_pcall(L, 5, 1, 0) == LUA_OK;
   if (!ok && !sfn_error_is(L, -1)) lua_error(L); /* out of memory */
-  settle(L, call, 1, ok, date[0] != '\0' ? date : NULL, retry_after);
+  /* r's headers point into the headers table, still at index 3 */
+  settle(L, call, 1, ok, r.date, r.retry_after);
   return 0;
 }
 
@@ -668,6 +640,7 @@ static int l_new_call(lua_State *L) {
 
 static const luaL_Reg call_methods[] = {{"next", l_call_next},
                                         {"credentials", l_call_credentials},
+                                        {"reply", l_call_reply},
                                         {"failed", l_call_failed},
                                         {NULL, NULL}};
 
@@ -678,9 +651,6 @@ void sfn_engine_open(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_createtable(L, 0, 4);
   luaL_setfuncs(L, call_methods, 0);
-  lua_pushvalue(L, module); /* reply finds decode_reply there */
-  lua_pushcclosure(L, l_call_reply, 1);
-  lua_setfield(L, -2, "reply");
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_new_call);

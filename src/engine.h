@@ -60,12 +60,10 @@ void sfn_call_push_body(lua_State *L, int call_idx);
 void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
                           int value_idx);
 
-/* Answers SEND with a reply. The call takes owned_body (malloc'd, may be
- * NULL) and frees it. date and retry_after are the reply's Date and
- * x-amz-retry-after headers, or NULL. */
+/* Answers SEND with a reply (its Date and x-amz-retry-after included). The
+ * call takes owned_body (malloc'd, may be NULL) and frees it. */
 void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
-                    const sfn_reply *reply, char *owned_body,
-                    const char *date, const char *retry_after);
+                    const sfn_reply *reply, char *owned_body);
 
 /* Answers SEND with the transport's sfn.Error on top of the stack (popped). */
 void sfn_call_transport_error(lua_State *L, sfn_call *call, int call_idx);

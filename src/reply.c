@@ -36,14 +36,10 @@ static const char *const key_names[K_COUNT] = {
     "executionArn", "mapRunArn", "stateMachineArn", "startDate",
     "stopDate",     "mapRuns",   "nextToken",       "ResponseMetadata"};
 
-typedef struct reply_tree {
-  cJSON *json;
-} reply_tree;
-
 
 /* Frees the tree; safe to call again (the __gc runs after the normal path
  * has already freed it). */
-static void tree_free(reply_tree *t) {
+void sfn_json_tree_free(sfn_json_tree *t) {
   if (t->json != NULL) {
     cJSON_Delete(t->json);
     t->json = NULL;
@@ -51,13 +47,12 @@ static void tree_free(reply_tree *t) {
 }
 
 static int l_tree_gc(lua_State *L) {
-  tree_free((reply_tree *)luaL_checkudata(L, 1, REPLY_TREE_MT));
+  sfn_json_tree_free((sfn_json_tree *)luaL_checkudata(L, 1, REPLY_TREE_MT));
   return 0;
 }
 
-/* Pushes an empty tree holder; parse into it only after this returns. */
-static reply_tree *tree_push(lua_State *L) {
-  reply_tree *t = (reply_tree *)lua_newuserdata(L, sizeof(reply_tree));
+sfn_json_tree *sfn_json_tree_push(lua_State *L) {
+  sfn_json_tree *t = (sfn_json_tree *)lua_newuserdata(L, sizeof(sfn_json_tree));
   t->json = NULL;
   luaL_setmetatable(L, REPLY_TREE_MT);
   return t;
@@ -307,7 +302,7 @@ static void push_metadata(lua_State *L, const sfn_reply *r) {
 /* 2xx, with cJSON: pushes the page without ResponseMetadata and returns
  * 1, or pushes a message and returns 0. The tree holder t sits on the
  * stack; keys is the index of the keys. */
-static int decode_page_cjson(lua_State *L, const sfn_reply *r, reply_tree *t,
+static int decode_page_cjson(lua_State *L, const sfn_reply *r, sfn_json_tree *t,
                              int keys) {
   const cJSON *root, *runs, *token, *item;
   size_t err_at;
@@ -368,7 +363,7 @@ static int decode_page_cjson(lua_State *L, const sfn_reply *r, reply_tree *t,
 
 /* 2xx: pushes the page and returns 1, or pushes a message and returns 0.
  * fast: try the fast path first (0 only for _decode_reply_cjson). */
-static int decode_page(lua_State *L, const sfn_reply *r, reply_tree *t,
+static int decode_page(lua_State *L, const sfn_reply *r, sfn_json_tree *t,
                        int keys, int fast) {
   if (r->body == NULL || r->body_len == 0) {
     lua_pushliteral(L, "reply body is empty");
@@ -479,7 +474,7 @@ static const char *string_member(const cJSON *obj, const char *name) {
 /* Non-2xx: pushes the sfn.Error for the reply. The tree holder t is on the
  * stack at base + 1. */
 static void decode_service_error(lua_State *L, const sfn_reply *r,
-                                 reply_tree *t, int base) {
+                                 sfn_json_tree *t, int base) {
   const char *code, *message;
   int code_idx = base + 2, message_idx = base + 3;
   lua_pushnil(L); /* raw code from the body */
@@ -502,7 +497,7 @@ static void decode_service_error(lua_State *L, const sfn_reply *r,
         lua_replace(L, message_idx);
       }
     }
-    tree_free(t);
+    sfn_json_tree_free(t);
   }
   /* code, normalised, at base + 4 */
   if (!(lua_isstring(L, code_idx) &&
@@ -532,10 +527,10 @@ static void decode_service_error(lua_State *L, const sfn_reply *r,
 static int reply_decode(lua_State *L, const sfn_reply *r, int fast) {
   int base = lua_gettop(L);
   int keys, k, ok;
-  reply_tree *t;
+  sfn_json_tree *t;
 
   luaL_checkstack(L, K_COUNT + 8, "sfn reply");
-  t = tree_push(L);
+  t = sfn_json_tree_push(L);
   if (r->status < 200 || r->status > 299) {
     decode_service_error(L, r, t, base);
     lua_replace(L, base + 1);
@@ -546,7 +541,7 @@ static int reply_decode(lua_State *L, const sfn_reply *r, int fast) {
   for (k = 0; k < K_COUNT; k++) lua_pushstring(L, key_names[k]);
   ok = decode_page(L, r, t, keys, fast);
   /* on failure the message is on top, read from the tree: free it after */
-  tree_free(t);
+  sfn_json_tree_free(t);
   if (!ok)
     sfn_error_push(L, "ResponseError", lua_tostring(L, -1), (int)r->status,
                    r->request_id, 0, 1);
@@ -559,78 +554,92 @@ int sfn_reply_decode(lua_State *L, const sfn_reply *r) {
   return reply_decode(L, r, 1);
 }
 
-/* Reads one header value: a string, or the first of a list of strings (as
- * some HTTP clients give repeated headers). */
-static const char *header_value(lua_State *L, int idx, const char *name) {
+/* One header value: a string, or the first of a list of strings (as some
+ * HTTP clients give repeated headers); NULL for any other type. */
+static const char *optional_header(lua_State *L, int idx) {
+  const char *s = NULL;
   if (lua_type(L, idx) == LUA_TSTRING) return lua_tostring(L, idx);
   if (lua_type(L, idx) == LUA_TTABLE) {
-    const char *s;
     lua_rawgeti(L, idx, 1);
-    s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (lua_type(L, -1) == LUA_TSTRING) s = lua_tostring(L, -1);
     lua_pop(L, 1); /* still anchored by the headers table */
-    if (s != NULL) return s;
   }
-  sfn_error_raisef(L, "ValidationError",
-                   "decode_reply: header %s must be a string, got %s", name,
-                   luaL_typename(L, idx));
-  return NULL;
+  return s;
+}
+
+/* A header value the decoder needs: optional_header's, or a
+ * ValidationError. */
+static const char *header_value(lua_State *L, int idx, const char *name) {
+  const char *s = optional_header(L, idx);
+  if (s == NULL)
+    sfn_error_raisef(L, "ValidationError",
+                     "decode_reply: header %s must be a string, got %s", name,
+                     luaL_typename(L, idx));
+  return s;
+}
+
+void sfn_reply_read_args(lua_State *L, int first, sfn_reply *r) {
+  int headers = first + 1, body = first + 2, reason = first + 3;
+  lua_Number status;
+  memset(r, 0, sizeof *r);
+  if (lua_type(L, first) != LUA_TNUMBER)
+    sfn_error_raisef(L, "ValidationError",
+                     "decode_reply: status must be an integer, got %s",
+                     luaL_typename(L, first));
+  status = lua_tonumber(L, first);
+  if (!(status >= 100 && status <= 599) || status != (lua_Number)(long)status)
+    sfn_error_raisef(
+        L, "ValidationError",
+        "decode_reply: status must be an HTTP status code (100..599)");
+  r->status = (long)status;
+  if (!lua_isnoneornil(L, headers) && lua_type(L, headers) != LUA_TTABLE)
+    sfn_error_raisef(L, "ValidationError",
+                     "decode_reply: headers must be a table, got %s",
+                     luaL_typename(L, headers));
+  if (lua_isnoneornil(L, body)) {
+    r->body = "";
+  } else if (lua_type(L, body) == LUA_TSTRING) {
+    r->body = lua_tolstring(L, body, &r->body_len);
+  } else {
+    sfn_error_raisef(L, "ValidationError",
+                     "decode_reply: body must be a string, got %s",
+                     luaL_typename(L, body));
+  }
+  if (!lua_isnoneornil(L, reason)) {
+    if (lua_type(L, reason) != LUA_TSTRING)
+      sfn_error_raisef(L, "ValidationError",
+                       "decode_reply: reason must be a string, got %s",
+                       luaL_typename(L, reason));
+    r->reason = lua_tostring(L, reason);
+  }
+  if (lua_type(L, headers) != LUA_TTABLE) return;
+  luaL_checkstack(L, 4, "sfn reply headers");
+  lua_pushnil(L);
+  while (lua_next(L, headers) != 0) {
+    if (lua_type(L, -2) == LUA_TSTRING) {
+      const char *name = lua_tostring(L, -2);
+      if (strcasecmp(name, "x-amzn-requestid") == 0)
+        r->request_id = header_value(L, -1, name);
+      else if (strcasecmp(name, "x-amzn-errortype") == 0)
+        r->error_type = header_value(L, -1, name);
+      else if (strcasecmp(name, "content-type") == 0)
+        r->content_type = header_value(L, -1, name);
+      /* only the retry policy reads these: a value of another type is
+       * no information, not a bad reply */
+      else if (strcasecmp(name, "date") == 0)
+        r->date = optional_header(L, -1);
+      else if (strcasecmp(name, "x-amz-retry-after") == 0)
+        r->retry_after = optional_header(L, -1);
+    }
+    lua_pop(L, 1);
+  }
 }
 
 /* decode_reply's arguments and result, with or without the fast path. */
 static int decode_reply_call(lua_State *L, int fast) {
   sfn_reply r;
-  lua_Number status;
-  memset(&r, 0, sizeof r);
-  if (lua_type(L, 1) != LUA_TNUMBER)
-    return sfn_error_raisef(L, "ValidationError",
-                            "decode_reply: status must be an integer, got %s",
-                            luaL_typename(L, 1));
-  status = lua_tonumber(L, 1);
-  if (!(status >= 100 && status <= 599) || status != (lua_Number)(long)status)
-    return sfn_error_raisef(
-        L, "ValidationError",
-        "decode_reply: status must be an HTTP status code (100..599)");
-  r.status = (long)status;
-  if (!lua_isnoneornil(L, 2)) {
-    if (lua_type(L, 2) != LUA_TTABLE)
-      return sfn_error_raisef(L, "ValidationError",
-                              "decode_reply: headers must be a table, got %s",
-                              luaL_typename(L, 2));
-  }
-  if (lua_isnoneornil(L, 3)) {
-    r.body = "";
-    r.body_len = 0;
-  } else if (lua_type(L, 3) == LUA_TSTRING) {
-    r.body = lua_tolstring(L, 3, &r.body_len);
-  } else {
-    return sfn_error_raisef(L, "ValidationError",
-                            "decode_reply: body must be a string, got %s",
-                            luaL_typename(L, 3));
-  }
-  if (!lua_isnoneornil(L, 4)) {
-    if (lua_type(L, 4) != LUA_TSTRING)
-      return sfn_error_raisef(L, "ValidationError",
-                              "decode_reply: reason must be a string, got %s",
-                              luaL_typename(L, 4));
-    r.reason = lua_tostring(L, 4);
-  }
   lua_settop(L, 4);
-  if (lua_type(L, 2) == LUA_TTABLE) {
-    luaL_checkstack(L, 4, "sfn reply headers");
-    lua_pushnil(L);
-    while (lua_next(L, 2) != 0) {
-      if (lua_type(L, -2) == LUA_TSTRING) {
-        const char *name = lua_tostring(L, -2);
-        if (strcasecmp(name, "x-amzn-requestid") == 0)
-          r.request_id = header_value(L, -1, name);
-        else if (strcasecmp(name, "x-amzn-errortype") == 0)
-          r.error_type = header_value(L, -1, name);
-        else if (strcasecmp(name, "content-type") == 0)
-          r.content_type = header_value(L, -1, name);
-      }
-      lua_pop(L, 1);
-    }
-  }
+  sfn_reply_read_args(L, 1, &r);
   if (!reply_decode(L, &r, fast)) return sfn_error_throw(L);
   return 1;
 }

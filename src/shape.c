@@ -19,7 +19,6 @@
 #include "request.h"
 #include "token.h"
 
-#define SHAPE_TREE_MT "sfn.ShapeTree"
 #define PATH_MAX_BYTES 160
 
 /* ---- input ------------------------------------------------------------ */
@@ -173,22 +172,6 @@ void sfn_input_push_body(lua_State *L, int params_idx,
 }
 
 /* ---- output ----------------------------------------------------------- */
-
-typedef struct shape_tree {
-  cJSON *json;
-} shape_tree;
-
-static void tree_free(shape_tree *t) {
-  if (t->json != NULL) {
-    cJSON_Delete(t->json);
-    t->json = NULL;
-  }
-}
-
-static int l_tree_gc(lua_State *L) {
-  tree_free((shape_tree *)luaL_checkudata(L, 1, SHAPE_TREE_MT));
-  return 0;
-}
 
 static int is_type(const cJSON *v, int type) {
   return v != NULL && (v->type & 0xff) == type;
@@ -344,7 +327,7 @@ static cJSON *parse_exact(const char *body, size_t len) {
 
 int sfn_shape_decode(lua_State *L, const sfn_reply *r, const sfn_shape *shape) {
   int base = lua_gettop(L), ok;
-  shape_tree *t;
+  sfn_json_tree *t;
   convert c;
   /* Error replies, empty and unreadable bodies: the same sfn.Error every
    * operation gives (reply.c words what is wrong with the body). */
@@ -354,9 +337,7 @@ int sfn_shape_decode(lua_State *L, const sfn_reply *r, const sfn_shape *shape) {
   luaL_checkstack(L, 8, "sfn reply");
   lua_pushnil(L); /* base + 1: the message slot */
   c.msg_idx = base + 1;
-  t = lua_newuserdata(L, sizeof *t); /* base + 2 */
-  t->json = NULL;
-  luaL_setmetatable(L, SHAPE_TREE_MT);
+  t = sfn_json_tree_push(L); /* base + 2 */
   t->json = parse_exact(r->body, r->body_len);
   if (t->json == NULL) {
     lua_settop(L, base);
@@ -368,7 +349,7 @@ int sfn_shape_decode(lua_State *L, const sfn_reply *r, const sfn_shape *shape) {
     return 0;
   }
   ok = push_object(L, &c, t->json, shape, "reply");
-  tree_free(t); /* the message, if any, is a Lua string by now */
+  sfn_json_tree_free(t); /* the message, if any, is a Lua string by now */
   if (ok) {
     push_metadata(L, r);
     lua_setfield(L, -2, "ResponseMetadata");
@@ -379,12 +360,4 @@ int sfn_shape_decode(lua_State *L, const sfn_reply *r, const sfn_shape *shape) {
   lua_replace(L, base + 1);
   lua_settop(L, base + 1);
   return ok;
-}
-
-void sfn_shape_open(lua_State *L) {
-  if (luaL_newmetatable(L, SHAPE_TREE_MT)) {
-    lua_pushcfunction(L, l_tree_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
 }

@@ -76,7 +76,4 @@ typedef struct sfn_shape {
 int sfn_shape_decode(lua_State *L, const sfn_reply *reply,
                      const sfn_shape *shape);
 
-/* Registers the "sfn.ShapeTree" metatable. */
-void sfn_shape_open(lua_State *L);
-
 #endif
