@@ -69,7 +69,7 @@ static int l_client_close(lua_State *L) {
   return 0;
 }
 
-static void block_for(double seconds) {
+void sfn_block_for(double seconds) {
   struct timespec ts;
   ts.tv_sec = (time_t)seconds;
   ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
@@ -88,7 +88,7 @@ static int l_monotonic(lua_State *L) {
  * @function sleep */
 static int l_sleep(lua_State *L) {
   lua_Number seconds = luaL_checknumber(L, 1);
-  if (seconds > 0 && seconds <= 3600) block_for(seconds);
+  if (seconds > 0 && seconds <= 3600) sfn_block_for(seconds);
   return 0;
 }
 

@@ -36,6 +36,10 @@ sfn_client *sfn_client_check(lua_State *L, int idx);
  * nil when unset. */
 void sfn_client_push_option(lua_State *L, int client_idx, const char *name);
 
+/* Blocks the thread for some seconds (EINTR resumes the wait): the
+ * default sleep, core.sleep. */
+void sfn_block_for(double seconds);
+
 /* Calls op through the client at client_idx with the params table at
  * params_idx over libcurl (curl_driver.c); pushes the result or raises the
  * sfn.Error of the last attempt. */

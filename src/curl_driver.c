@@ -1,10 +1,8 @@
 /* The libcurl driver: runs the engine's actions (engine.h) from C, so that
  * client:list_map_runs and the iterator closures stay C functions. libcurl
  * itself lives in sfn.curl, required the first time a client sends. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "client.h"
 #include "curl_api.h"
@@ -27,14 +25,6 @@ static void fetch_credentials(lua_State *L, sfn_call *call, int client_idx,
   sfn_call_credentials(L, call, call_idx, status == LUA_OK, -1);
 }
 
-static void block_for(double seconds) {
-  struct timespec ts;
-  ts.tv_sec = (time_t)seconds;
-  ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 /* Waits through the `sleep` option when set, else blocks the thread. A
  * hook that raises (or yields, which a C caller cannot allow) fails the
  * call with a ConfigError; its own sfn.Error passes through. */
@@ -51,7 +41,7 @@ static void pause_for(lua_State *L, int client_idx, double seconds) {
                                                     : luaL_typename(L, -1));
   }
   lua_pop(L, 1);
-  block_for(seconds);
+  sfn_block_for(seconds);
 }
 
 /* The client's connection, requiring sfn.curl on first use; pushes a
