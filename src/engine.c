@@ -1,4 +1,4 @@
-/* sfn.Call: the engine's state machine for one ListMapRuns call (see
+/* sfn.Call: the engine's state machine for one call of any operation (see
  * engine.h). Its uservalue table holds the Lua values the call needs:
  *   [UV_CLIENT]       the sfn.Client
  *   [UV_BODY]         the request body

@@ -1,4 +1,4 @@
-/* The engine: one ListMapRuns call as a sans-I/O state machine, the same
+/* The engine: one call of an operation (operations.h) as a sans-I/O state machine, the same
  * for every transport. It validates, asks for credentials, signs, decides
  * retries (quota, rate limiter, clock skew, ttl, the one credentials
  * refresh), redacts, counts attempts and writes the log record; a driver
