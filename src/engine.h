@@ -1,7 +1,7 @@
 /* The engine: one call of an operation (operations.h) as a sans-I/O state
- * machine, the same for every transport. It validates, asks for credentials, signs, decides
- * retries (quota, rate limiter, clock skew, ttl, the one credentials
- * refresh), redacts, counts attempts and writes the log record; a driver
+ * machine, the same for every transport. It validates, asks for
+ * credentials, signs, decides retries (quota, rate limiter, clock skew,
+ * ttl, the one credentials refresh), redacts, counts attempts and writes the log record; a driver
  * only carries out its actions:
  *
  *   CREDENTIALS  fetch credentials (refreshed when asked), hand them back
