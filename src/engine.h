@@ -1,8 +1,8 @@
 /* The engine: one call of an operation (operations.h) as a sans-I/O state
  * machine, the same for every transport. It validates, asks for
  * credentials, signs, decides retries (quota, rate limiter, clock skew,
- * ttl, the one credentials refresh), redacts, counts attempts and writes the log record; a driver
- * only carries out its actions:
+ * ttl, the one credentials refresh), redacts, counts attempts and writes
+ * the log record; a driver only carries out its actions:
  *
  *   CREDENTIALS  fetch credentials (refreshed when asked), hand them back
  *   SLEEP        wait sfn_call_delay() seconds
