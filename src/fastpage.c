@@ -52,9 +52,11 @@
 #define MANTISSA_DIGITS_MAX 19
 /* Largest power of ten a double holds exactly. */
 #define POW10_EXACT_MAX 22
-/* Stack slots a decode uses at most: two recent ARNs, the mapRuns array,
- * an item, a key, a value and its copy for a recent-ARN slot. */
-#define STACK_NEEDED 7
+/* Slots of the shared-string cache (a power of two). */
+#define SHARED_SLOTS 16
+/* Stack slots a decode uses at most: the shared strings, the mapRuns
+ * array, an item, a key, a value and its copy for a shared slot. */
+#define STACK_NEEDED (SHARED_SLOTS + 5)
 
 /* m * 10^e and m / 10^e are one IEEE operation on exact operands, so
  * correctly rounded, only where double arithmetic is done in double: not
@@ -191,6 +193,34 @@ static const char *read_digits(const char *p, const char *end, number *n,
   return p;
 }
 
+/* Whether the 8 bytes at p are all digits, and then their value in *v:
+ * the SWAR conversion that adds digit pairs, then pairs of pairs, then
+ * the two halves, with three multiplications. The digit test: each byte's
+ * high nibble is 3 and stays 3 when 6 is added (0x30..0x39); a carry out
+ * of a byte happens only from a byte whose high nibble is not 3. Little
+ * endian only (the first digit in the low byte); elsewhere never taken. */
+static inline int take_eight_digits(const char *p, uint64_t *v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const uint64_t nibbles = 0xF0F0F0F0F0F0F0F0ULL;
+  uint64_t x;
+  memcpy(&x, p, 8);
+  if (((x & nibbles) | (((x + 0x0606060606060606ULL) & nibbles) >> 4)) !=
+      0x3333333333333333ULL)
+    return 0;
+  x -= 0x3030303030303030ULL;
+  x = x * 10 + (x >> 8);
+  x = ((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)) +
+       ((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32))) >>
+      32;
+  *v = (uint32_t)x;
+  return 1;
+#else
+  (void)p;
+  (void)v;
+  return 0;
+#endif
+}
+
 /* Reads an exponent's sign and digits from p (saturating: the value is
  * only compared with POW10_EXACT_MAX); returns the end, or NULL when there
  * are no digits. */
@@ -221,6 +251,11 @@ static inline int take_number(cursor *c, number *n) {
   p += n->negative;
   if (p == end || !is_digit(*p)) return 0;
   if (*p == '0' && p + 1 < end && is_digit(p[1])) return 0;
+  /* Dates have ten integer digits: take eight at once. */
+  if (*p != '0' && end - p >= 8 && take_eight_digits(p, &n->mantissa)) {
+    p += 8;
+    digits = 8;
+  }
   p = read_digits(p, end, n, &digits);
   if (p < end && *p == '.') {
     frac = p + 1;
@@ -318,6 +353,44 @@ static inline int key_of(const char *s, size_t n) {
   }
 }
 
+/* Takes a key and says which it is (key_of). A key's text runs to the
+ * next '"' (the body has no backslash), so the bytes of a known key and a
+ * quote after the opening quote are that key: the keys a page is made of
+ * are matched in place, without the scan for the end of a string. */
+#define KNOWN_KEY_MAX 16 /* stateMachineArn" */
+#define TRY_KEY(q, word, key)                                 \
+  if (memcmp(q, word "\"", sizeof word) == 0) {              \
+    c->p = q + sizeof word;                                   \
+    *k = key;                                                 \
+    return 1;                                                 \
+  }
+static inline int take_key(cursor *c, int *k) {
+  const char *s, *q;
+  size_t n;
+  skip_space(c);
+  q = c->p + 1;
+  if (c->end - q >= KNOWN_KEY_MAX && *c->p == '"') {
+    switch (*q) {
+      case 'e': TRY_KEY(q, "executionArn", K_EXECUTION_ARN); break;
+      case 'm':
+        TRY_KEY(q, "mapRunArn", K_MAP_RUN_ARN);
+        TRY_KEY(q, "mapRuns", K_MAP_RUNS);
+        break;
+      case 's':
+        TRY_KEY(q, "stateMachineArn", K_STATE_MACHINE_ARN);
+        TRY_KEY(q, "startDate", K_START_DATE);
+        TRY_KEY(q, "stopDate", K_STOP_DATE);
+        break;
+      case 'n': TRY_KEY(q, "nextToken", K_NEXT_TOKEN); break;
+      default: break;
+    }
+  }
+  if (!take_plain_string(c, &s, &n)) return 0;
+  *k = key_of(s, n);
+  return 1;
+}
+#undef TRY_KEY
+
 /* An item's fields as read, before they become a table. */
 typedef struct item_fields {
   const char *arn[K_START_DATE]; /* executionArn .. stateMachineArn */
@@ -344,16 +417,13 @@ static int read_field(cursor *c, item_fields *f, int k) {
 
 /* Reads one item object into f. */
 static int read_item(cursor *c, item_fields *f) {
-  const char *s;
-  size_t n;
   int k;
   f->seen = 0;
   f->has_stop_date = 0;
   f->start_date = f->stop_date = 0; /* for -Wmaybe-uninitialized */
   if (!take(c, '{')) return 0;
   do {
-    if (!take_plain_string(c, &s, &n) || !take(c, ':')) return 0;
-    k = key_of(s, n);
+    if (!take_key(c, &k) || !take(c, ':')) return 0;
     if (k < 0 || k > K_STOP_DATE) {
       if (!skip_value(c, 1)) return 0;
       continue;
@@ -365,43 +435,68 @@ static int read_item(cursor *c, item_fields *f) {
   return take(c, '}') && (f->seen & REQUIRED_FIELDS) == REQUIRED_FIELDS;
 }
 
-/* The last executionArn and stateMachineArn made into Lua strings, in two
- * stack slots: every Map Run of a page has the same executionArn and the
- * runs of one Map state share a stateMachineArn, so an equal value reuses
- * the string instead of allocating (and later collecting) another copy.
- * A Lua string is a value: the page is the same. */
-typedef struct recent_arns {
+/* The executionArn and stateMachineArn values already made into Lua
+ * strings for this page, in SHARED_SLOTS stack slots: every Map Run of a
+ * page has the same executionArn and the runs of one Map state share a
+ * stateMachineArn (a page interleaves a few), so an equal value reuses the
+ * string instead of allocating (and later collecting) another copy. A Lua
+ * string is a value: the page is the same. Open addressing on a hash of
+ * the value's length and last bytes (where ARNs differ), SHARED_PROBES
+ * slots deep; when all are taken the first is replaced. */
+typedef struct shared_strings {
   int slot; /* stack index of the first slot */
-  const char *s[2];
-  size_t n[2];
-} recent_arns;
+  uint64_t hash[SHARED_SLOTS];
+  const char *s[SHARED_SLOTS]; /* NULL: empty */
+  size_t n[SHARED_SLOTS];
+} shared_strings;
 
-/* Pushes an ARN, through the recent-ARN slot for k if it has one. */
-static inline void push_arn(lua_State *L, recent_arns *r, int k,
+#define SHARED_PROBES 4
+
+static inline uint64_t shared_hash(const char *s, size_t n) {
+  uint64_t tail = 0;
+  size_t k = n < 8 ? n : 8;
+  memcpy(&tail, s + n - k, k);
+  return (tail ^ n) * 0x9E3779B97F4A7C15ULL;
+}
+
+/* Pushes an ARN, through the shared strings for the two fields that
+ * repeat. */
+static inline void push_arn(lua_State *L, shared_strings *shared, int k,
                             const char *s, size_t n) {
-  int i = k == K_EXECUTION_ARN ? 0 : k == K_STATE_MACHINE_ARN ? 1 : -1;
-  if (i < 0) {
+  uint64_t h;
+  unsigned first, i, probe;
+  if (k == K_MAP_RUN_ARN) { /* unique to each Map Run */
     lua_pushlstring(L, s, n);
     return;
   }
-  if (r->s[i] != NULL && r->n[i] == n && memcmp(r->s[i], s, n) == 0) {
-    lua_pushvalue(L, r->slot + i);
-    return;
+  h = shared_hash(s, n);
+  first = i = (unsigned)(h >> 60) & (SHARED_SLOTS - 1);
+  for (probe = 0; probe < SHARED_PROBES; probe++) {
+    if (shared->s[i] == NULL) break;
+    if (shared->hash[i] == h && shared->n[i] == n &&
+        memcmp(shared->s[i], s, n) == 0) {
+      lua_pushvalue(L, shared->slot + (int)i);
+      return;
+    }
+    i = (i + 1) & (SHARED_SLOTS - 1);
   }
+  if (probe == SHARED_PROBES) i = first;
   lua_pushlstring(L, s, n);
   lua_pushvalue(L, -1);
-  lua_replace(L, r->slot + i);
-  r->s[i] = lua_tolstring(L, r->slot + i, &r->n[i]); /* anchored there */
+  lua_replace(L, shared->slot + (int)i);
+  shared->hash[i] = h;
+  /* anchored in its slot as long as the pointer is kept */
+  shared->s[i] = lua_tolstring(L, shared->slot + (int)i, &shared->n[i]);
 }
 
 /* Pushes the item table, fields in the cJSON path's order. */
 static void push_item(lua_State *L, const item_fields *f, int keys,
-                      recent_arns *r) {
+                      shared_strings *shared) {
   int k;
   lua_createtable(L, 0, K_ITEM_FIELDS);
   for (k = K_EXECUTION_ARN; k <= K_STATE_MACHINE_ARN; k++) {
     lua_pushvalue(L, keys + k);
-    push_arn(L, r, k, f->arn[k], f->arn_len[k]);
+    push_arn(L, shared, k, f->arn[k], f->arn_len[k]);
     lua_rawset(L, -3);
   }
   lua_pushvalue(L, keys + K_START_DATE);
@@ -417,7 +512,7 @@ static void push_item(lua_State *L, const item_fields *f, int keys,
 /* Reads the mapRuns array and pushes it. The count is known only at the
  * end, so the array grows as items come (the cJSON path sizes it first:
  * the same table either way). */
-static int read_runs(lua_State *L, cursor *c, int keys, recent_arns *r) {
+static int read_runs(lua_State *L, cursor *c, int keys, shared_strings *shared) {
   item_fields f;
   int i = 0;
   if (!take(c, '[')) return 0;
@@ -425,7 +520,7 @@ static int read_runs(lua_State *L, cursor *c, int keys, recent_arns *r) {
   if (take(c, ']')) return 1;
   do {
     if (!read_item(c, &f)) return 0;
-    push_item(L, &f, keys, r);
+    push_item(L, &f, keys, shared);
     lua_rawseti(L, -2, ++i);
   } while (take(c, ','));
   return take(c, ']');
@@ -440,24 +535,22 @@ static int read_token(cursor *c, const char **s, size_t *n) {
   return take_plain_string(c, s, n);
 }
 
-/* Parses the page with the two recent-ARN slots at base + 1 and base + 2
- * and pushes the page table; 0 to decline, with the stack anywhere above
- * base. */
+/* Parses the page with the shared-string slots at base + 1 on and pushes
+ * the page table; 0 to decline, with the stack anywhere above base. */
 static int read_page(lua_State *L, cursor *c, int keys, int base) {
-  recent_arns recent;
-  const char *s, *token = NULL;
-  size_t n, token_len = 0;
-  int have_runs = 0, have_token = 0;
-  memset(&recent, 0, sizeof recent);
-  recent.slot = base + 1;
-  lua_pushnil(L);
-  lua_pushnil(L);
+  shared_strings shared;
+  const char *token = NULL;
+  size_t token_len = 0;
+  int k, have_runs = 0, have_token = 0;
+  memset(&shared, 0, sizeof shared);
+  shared.slot = base + 1;
+  lua_settop(L, base + SHARED_SLOTS);
   if (!take(c, '{')) return 0;
   do {
-    if (!take_plain_string(c, &s, &n) || !take(c, ':')) return 0;
-    switch (key_of(s, n)) {
-      case K_MAP_RUNS: /* the array lands at base + 3 */
-        if (have_runs++ || !read_runs(L, c, keys, &recent)) return 0;
+    if (!take_key(c, &k) || !take(c, ':')) return 0;
+    switch (k) {
+      case K_MAP_RUNS: /* the array lands above the shared slots */
+        if (have_runs++ || !read_runs(L, c, keys, &shared)) return 0;
         break;
       case K_NEXT_TOKEN:
         if (have_token++ || !read_token(c, &token, &token_len)) return 0;
@@ -471,7 +564,7 @@ static int read_page(lua_State *L, cursor *c, int keys, int base) {
   if (c->p != c->end) return 0;
   lua_createtable(L, 0, 3); /* mapRuns, nextToken, ResponseMetadata */
   lua_pushvalue(L, keys + K_MAP_RUNS);
-  lua_pushvalue(L, base + 3);
+  lua_pushvalue(L, base + SHARED_SLOTS + 1);
   lua_rawset(L, -3);
   if (token_len > 0) { /* an empty token ends pagination, as in reply.c */
     lua_pushvalue(L, keys + K_NEXT_TOKEN);
