@@ -219,7 +219,8 @@ bench-build:
 	$(MAKE) LUA=lua5.4 build
 	$(MAKE) LUA=luajit build
 	$(MAKE) $(BENCH_OUT)/raw_loop $(BENCH_OUT)/sign_loop \
-	  $(BENCH_OUT)/lua5.4/benchclock.so $(BENCH_OUT)/luajit/benchclock.so
+	  $(BENCH_OUT)/lua5.4/benchclock.so $(BENCH_OUT)/luajit/benchclock.so \
+	  $(BENCH_OUT)/lua5.4/benchfloor.so $(BENCH_OUT)/luajit/benchfloor.so
 
 $(BENCH_OUT)/raw_loop: bench/raw_loop.c
 	@mkdir -p $(dir $@)
@@ -238,6 +239,14 @@ $(BENCH_OUT)/lua5.4/benchclock.so: bench/clock.c
 	$(CC) $(BENCH_CFLAGS) -fPIC -shared $(addprefix -I,$(BENCH_LUA54_INC)) -o $@ $<
 
 $(BENCH_OUT)/luajit/benchclock.so: bench/clock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared $(addprefix -I,$(BENCH_LUAJIT_INC)) -o $@ $<
+
+$(BENCH_OUT)/lua5.4/benchfloor.so: bench/page_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -fPIC -shared $(addprefix -I,$(BENCH_LUA54_INC)) -o $@ $<
+
+$(BENCH_OUT)/luajit/benchfloor.so: bench/page_floor.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -fPIC -shared $(addprefix -I,$(BENCH_LUAJIT_INC)) -o $@ $<
 

@@ -3,9 +3,14 @@
 -- Every mode prints one JSON line per figure on stdout.
 --
 --   bench.lua call URL N [WARMUP]     client:list_map_runs against URL
---   bench.lua decode FILE ROUNDS N    core.decode_reply vs cjson.decode,
+--   bench.lua decode FILE ROUNDS N    core.decode_reply vs cjson.decode
+--                                     vs the floor (benchfloor: the same
+--                                     tables, no parsing),
 --                                     alternating, N decodes per round
---   bench.lua decode-only WHICH FILE N     N decodes with "sfn" or "cjson"
+--   bench.lua decode-only WHICH FILE N     N decodes with "sfn", "cjson"
+--                                     or "floor"
+--   bench.lua heap FILE               Lua heap one decoded page holds,
+--                                     for each of the three
 --   bench.lua sign N                  core.sign (warm key cache) and
 --                                     core.build_request (no key cache)
 --   bench.lua iterate URL PAGESIZE    every Map Run via client:map_runs,
@@ -88,12 +93,15 @@ local HEADERS = {
   ["x-amzn-requestid"] = "9b1f6a3e-5c2d-4e8f-a1b0-3c4d5e6f7a8b",
 }
 
-local function decoders()
+local function decoders(body)
   local core = require "sfn.core"
   local cjson = require "cjson"
+  local floor = require "benchfloor"
+  local prepared = floor.prepare(cjson.decode(body))
   return {
-    sfn = function(body) return core.decode_reply(200, HEADERS, body) end,
-    cjson = function(body) return cjson.decode(body) end,
+    sfn = function() return core.decode_reply(200, HEADERS, body) end,
+    cjson = function() return cjson.decode(body) end,
+    floor = function() return floor.build(prepared) end,
   }
 end
 
@@ -102,12 +110,13 @@ end
 function modes.decode(file, rounds, n)
   rounds, n = tonumber(rounds), tonumber(n)
   local body = read_file(file)
-  local d = decoders()
-  local names = { "sfn", "cjson" }
-  local a, b = d.sfn(body), d.cjson(body)
+  local d = decoders(body)
+  local names = { "sfn", "cjson", "floor" }
+  local a, b, c = d.sfn(), d.cjson(), d.floor()
   assert(#a.mapRuns == #b.mapRuns and a.mapRuns[#a.mapRuns].mapRunArn == b.mapRuns[#b.mapRuns].mapRunArn)
+  assert(#c.mapRuns == #a.mapRuns and c.mapRuns[#c.mapRuns].stopDate == a.mapRuns[#a.mapRuns].stopDate)
   for _ = 1, n do
-    for _, which in ipairs(names) do d[which](body) end -- warm up (and JIT)
+    for _, which in ipairs(names) do d[which]() end -- warm up (and JIT)
   end
   for r = 1, rounds do
     local t = {}
@@ -116,21 +125,42 @@ function modes.decode(file, rounds, n)
       local f = d[which]
       collectgarbage()
       local t0 = now()
-      for _ = 1, n do f(body) end
+      for _ = 1, n do f() end
       t[which] = (now() - t0) / n
     end
     emit { bench = "decode", interp = interp, round = r, n = n, items = #a.mapRuns,
-           bytes = #body, sfn_ns = t.sfn, cjson_ns = t.cjson }
+           bytes = #body, sfn_ns = t.sfn, cjson_ns = t.cjson, floor_ns = t.floor }
   end
 end
 
 -- For callgrind: exactly n decodes with one decoder.
 modes["decode-only"] = function(which, file, n)
   n = tonumber(n)
-  local body = read_file(file)
-  local f = decoders()[which]
-  for _ = 1, n do f(body) end
+  local f = decoders(read_file(file))[which]
+  for _ = 1, n do f() end
   emit { bench = "decode-only", which = which, n = n }
+end
+
+-- The Lua heap one decoded page holds: collectgarbage("count") after full
+-- collections, with and without the page. Each page is made and weighed in
+-- a call of its own, so no stack slot of this frame keeps the last one.
+local function heap_of(decode)
+  collectgarbage()
+  collectgarbage()
+  local before = collectgarbage("count")
+  local holder = { decode() }
+  collectgarbage()
+  collectgarbage()
+  return math.floor((collectgarbage("count") - before) * 1024 + 0.5), #holder[1].mapRuns
+end
+
+function modes.heap(file)
+  local d = decoders(read_file(file))
+  local out = { bench = "heap", interp = interp }
+  for _, which in ipairs { "sfn", "cjson", "floor" } do
+    out[which .. "_bytes"], out.items = heap_of(d[which])
+  end
+  emit(out)
 end
 
 function modes.sign(n)
