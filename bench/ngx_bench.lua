@@ -6,6 +6,9 @@
 --   GET /loop?which=sfn|floor&page=r100|r1000&n=N
 --        N calls in a row in this worker, timed here with a monotonic clock
 --        (benchclock); answers {"which":..,"n":..,"ns_per_call":..}
+--   GET /pair?page=r100|r1000&n=N&chunks=C
+--        N calls of each, sfn and floor alternating in C blocks each
+--        (sfn, floor, floor, sfn, ...), timed here; answers both per-call times
 --   GET /one/sfn, /one/floor
 --        one call per request, for wrk
 --
@@ -190,6 +193,42 @@ function M.loop()
     ngx.header["Content-Type"] = "application/json"
     ngx.say(('{"which":"%s","page":"%s","n":%d,"ns_per_call":%.1f,"request_bytes":%d}')
       :format(which, page, n, (t1 - t0) / n, #s.bytes))
+  end)
+  if not ok then
+    return fail(err)
+  end
+end
+
+--- GET /pair: sfn and the floor interleaved in this worker, in `chunks`
+-- alternating blocks of n/chunks calls each (the order flips every block),
+-- so both see the same machine state; answers both per-call times.
+function M.pair()
+  local args = ngx.req.get_uri_args()
+  local page, n, chunks = args.page or "r100", tonumber(args.n) or 100, tonumber(args.chunks) or 10
+  if not PAGES[page] then
+    return fail("page=r100|r1000")
+  end
+  local ok, err = pcall(function()
+    local s = setup(page)
+    local per = math.max(1, math.floor(n / chunks))
+    for _ = 1, math.floor(per / 2) + 1 do
+      runners.sfn(s)
+      runners.floor(s)
+    end
+    local total = { sfn = 0, floor = 0 }
+    collectgarbage()
+    for c = 1, 2 * chunks do
+      local which = (c % 4 == 1 or c % 4 == 0) and "sfn" or "floor"
+      local run = runners[which]
+      local t0 = now()
+      for _ = 1, per do
+        run(s)
+      end
+      total[which] = total[which] + (now() - t0)
+    end
+    ngx.header["Content-Type"] = "application/json"
+    ngx.say(('{"page":"%s","n":%d,"sfn_ns_per_call":%.1f,"floor_ns_per_call":%.1f,"request_bytes":%d}')
+      :format(page, per * chunks, total.sfn / (per * chunks), total.floor / (per * chunks), #s.bytes))
   end)
   if not ok then
     return fail(err)

@@ -279,6 +279,9 @@ class ClientNginx:
     def loop(self, which, page, n):
         return json.loads(self.get(f"/loop?which={which}&page={page}&n={n}"))
 
+    def pair(self, page, n, chunks=10):
+        return json.loads(self.get(f"/pair?page={page}&n={n}&chunks={chunks}"))
+
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGQUIT)
@@ -601,7 +604,7 @@ class Suite:
             return
         q = self.q
         rounds = 1 if q else self.a.rounds
-        sizes = {"r100": 200 if q else 3000, "r1000": 20 if q else 400}
+        sizes = {"r100": 200 if q else 2000, "r1000": 20 if q else 300}
         client = ClientNginx(self.tmp, self.ng.port, self.out)
         data = {"per_call_ns": {}, "ratios": {}, "n": sizes, "wrk": {}}
         try:
@@ -611,17 +614,16 @@ class Suite:
                 per = {"sfn": [], "floor": []}
                 ratios = []
                 for r in range(rounds):
-                    # alternating: the order flips from round to round
-                    order = ("sfn", "floor") if r % 2 == 0 else ("floor", "sfn")
-                    got = {w: client.loop(w, page, n) for w in order}
-                    for w in order:
-                        per[w].append(got[w]["ns_per_call"])
-                    ratios.append(got["sfn"]["ns_per_call"] / got["floor"]["ns_per_call"])
+                    # one round: both, interleaved in blocks inside the worker
+                    got = client.pair(page, n)
+                    for w in ("sfn", "floor"):
+                        per[w].append(got[f"{w}_ns_per_call"])
+                    ratios.append(per["sfn"][-1] / per["floor"][-1])
                     log(f"    {page} round {r + 1}: sfn {per['sfn'][-1] / 1e3:.1f} us, "
                         f"floor {per['floor'][-1] / 1e3:.1f} us, {ratios[-1]:.2f}x")
                 data["per_call_ns"][page] = per
                 data["ratios"][page] = ratios
-                data["request_bytes"] = got["floor"]["request_bytes"]
+                data["request_bytes"] = got["request_bytes"]
                 ratio = median(ratios)
                 items = "100-item" if page == "r100" else "1,000-item"
                 target = "≤ 1.8×" if page == "r100" else ""
