@@ -8,6 +8,11 @@ bench; runs every bench against it side by side in this one run; stops
 nginx; prints a table of every figure against its target, and writes
 OUT/results.json and OUT/results.md.
 
+The `ngx` bench starts a second nginx (one worker, ngx_lua on LuaJIT) that
+calls the first from inside the worker: sfn over cosockets against a bare
+cosocket loop sending the same request bytes (bench/ngx_bench.lua), timed
+in the worker; then requests/s of each under Debian's wrk.
+
 Wall-clock figures are medians over alternating rounds; ratios are taken
 within a round (A and B back to back) and the median of those is reported.
 Callgrind figures are instruction counts per operation, taken as the
@@ -30,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -199,6 +205,113 @@ class Nginx:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+class ClientNginx:
+    """The `ngx` bench's second nginx: one worker with ngx_lua that calls the
+    fixed-reply nginx with sfn over cosockets and with a bare cosocket loop
+    (bench/nginx-client.conf.template, bench/ngx_bench.lua). Its prefix is
+    a folder of the suite's temporary directory."""
+
+    def __init__(self, tmp, fixed_port, out):
+        self.tmp = os.path.join(tmp, "ngx-client")
+        self.fixed_port = fixed_port
+        self.out = out
+        self.proc = None
+        self.port = None
+        # no proxies, even for loopback
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def render(self, port):
+        with open(os.path.join(BENCH, "nginx-client.conf.template")) as f:
+            conf = f.read()
+        subst = {
+            "@MODULES@": NGINX_MODULES,
+            "@USER@": "user root root;" if os.geteuid() == 0 else "",
+            "@PREFIX@": self.tmp,
+            "@ROOT@": ROOT,
+            "@CPATH@": f"{ROOT}/{INTERPS['luajit'][1]}/?.so;{self.out}/{INTERPS['luajit'][2]}/?.so",
+            "@FIXED_PORT@": str(self.fixed_port),
+            "@KEY@": KEY_ID,
+            "@SECRET@": SECRET,
+            "@PORT@": str(port),
+        }
+        for k, v in subst.items():
+            conf = conf.replace(k, v)
+        path = os.path.join(self.tmp, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        return path
+
+    def start(self):
+        for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            os.makedirs(os.path.join(self.tmp, "tmp", d), exist_ok=True)
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        for _ in range(5):
+            port = free_port()
+            conf = self.render(port)
+            self.proc = subprocess.Popen([nginx, "-p", self.tmp, "-c", conf, "-e", os.path.join(self.tmp, "error.log")],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env())
+            for _ in range(100):
+                if self.proc.poll() is not None:
+                    break
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    self.port = port
+                    return self
+                except OSError:
+                    time.sleep(0.05)
+            self.stop()
+        raise RuntimeError("client nginx did not start:\n" + self.error_log())
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.tmp, "error.log")) as f:
+                return f.read()[-2000:]
+        except OSError:
+            return ""
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get(self, path, timeout=300):
+        try:
+            with self.opener.open(self.url(path), timeout=timeout) as r:
+                return r.read().decode()
+        except urllib.error.HTTPError as e:
+            raise RuntimeError(f"client nginx {path}: HTTP {e.code}: {e.read().decode()[:500]}\n"
+                               + self.error_log()) from None
+
+    def loop(self, which, page, n):
+        return json.loads(self.get(f"/loop?which={which}&page={page}&n={n}"))
+
+    def pair(self, page, n, chunks=10):
+        return json.loads(self.get(f"/pair?page={page}&n={n}&chunks={chunks}"))
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def wrk(url, seconds, conns=20, threads=2):
+    """Requests/s from Debian's wrk; raises when any reply was not 2xx/3xx
+    or a socket error was counted."""
+    p = subprocess.run(["wrk", f"-c{conns}", f"-t{threads}", f"-d{seconds}s", url], env=clean_env(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=seconds + 60)
+    m = re.search(r"Requests/sec:\s*([0-9.]+)", p.stdout)
+    if p.returncode != 0 or not m:
+        raise RuntimeError(f"wrk {url} failed:\n{p.stdout[-1500:]}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", p.stdout)
+    errs = re.search(r"Socket errors:.*", p.stdout)
+    if bad or (errs and re.search(r"[1-9]", errs.group(0))):
+        raise RuntimeError(f"wrk {url}: failed requests:\n{p.stdout[-1500:]}")
+    return float(m.group(1))
 
 
 # --------------------------------------------------------------------------
@@ -510,6 +623,68 @@ class Suite:
                      f"{ratio:.0f}× ({a / 1e6:.0f} ms vs {median(times[i]) / 1e6:.1f} ms)",
                      "≥ 50×", ratio >= 50, "wall")
 
+    # 7. inside nginx -----------------------------------------------------------
+    def ngx(self):
+        log("[7] inside nginx (ngx_lua, LuaJIT): list_map_runs over cosockets vs a bare cosocket loop")
+        if not self.ng.has_lua:
+            self.row("inside nginx: `list_map_runs` vs a bare cosocket loop", "skipped: nginx has no ngx_lua",
+                     "≤ 1.8×", None, "wall")
+            return
+        q = self.q
+        rounds = 1 if q else self.a.rounds
+        sizes = {"r100": 200 if q else 2000, "r1000": 20 if q else 300}
+        client = ClientNginx(self.tmp, self.ng.port, self.out)
+        data = {"per_call_ns": {}, "ratios": {}, "n": sizes, "wrk": {}}
+        try:
+            client.start()
+            log(f"    client nginx on 127.0.0.1:{client.port} (prefix {client.tmp})")
+            for page, n in sizes.items():
+                per = {"sfn": [], "floor": []}
+                ratios = []
+                for r in range(rounds):
+                    # one round: both, interleaved in blocks inside the worker
+                    got = client.pair(page, n)
+                    for w in ("sfn", "floor"):
+                        per[w].append(got[f"{w}_ns_per_call"])
+                    ratios.append(per["sfn"][-1] / per["floor"][-1])
+                    log(f"    {page} round {r + 1}: sfn {per['sfn'][-1] / 1e3:.1f} us, "
+                        f"floor {per['floor'][-1] / 1e3:.1f} us, {ratios[-1]:.2f}x")
+                data["per_call_ns"][page] = per
+                data["ratios"][page] = ratios
+                data["request_bytes"] = got["request_bytes"]
+                ratio = median(ratios)
+                items = "100-item" if page == "r100" else "1,000-item"
+                target = "≤ 1.8×" if page == "r100" else ""
+                self.row(f"inside nginx (ngx_lua, LuaJIT, one worker): `client:list_map_runs` over cosockets "
+                         f"vs a bare cosocket loop (same request bytes, same reply; no signing, no decoding), "
+                         f"{items} page, per call",
+                         f"{ratio:.2f}× ({median(per['sfn']) / 1e3:.0f} µs vs {median(per['floor']) / 1e3:.0f} µs)",
+                         target, (ratio <= 1.8) if page == "r100" else None, "wall")
+            if not shutil.which("wrk"):
+                self.row("inside nginx, requests/s under `wrk -c20 -t2 -d5s`, one call per request",
+                         "skipped: no wrk (Debian package wrk)", "", None, "wall")
+                return
+            secs = 1 if q else 5
+            wrounds = 1 if q else 3
+            rps = {"sfn": [], "floor": []}
+            wratios = []
+            for r in range(wrounds):
+                order = ("sfn", "floor") if r % 2 == 0 else ("floor", "sfn")
+                got = {w: wrk(client.url(f"/one/{w}"), secs) for w in order}
+                for w in order:
+                    rps[w].append(got[w])
+                wratios.append(got["floor"] / got["sfn"])
+                log(f"    wrk round {r + 1}: sfn {got['sfn']:,.0f} req/s, floor {got['floor']:,.0f} req/s")
+            data["wrk"] = {"seconds": secs, "req_per_s": rps, "floor_over_sfn": wratios}
+            ratio = median(wratios)
+            self.row(f"inside nginx, requests/s under `wrk -c20 -t2 -d{secs}s` (one worker), one 100-item "
+                     f"`list_map_runs` per request vs one bare cosocket exchange per request",
+                     f"{median(rps['sfn']):,.0f} vs {median(rps['floor']):,.0f} req/s (floor/sfn {ratio:.2f}×)",
+                     "", None, "wall")
+        finally:
+            client.stop()
+            self.data["ngx"] = data
+
     # callgrind ---------------------------------------------------------------
     def callgrind(self):
         log("[cg] callgrind instruction counts")
@@ -628,7 +803,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="short run for CI: every bench once, no thresholds")
     ap.add_argument("--rounds", type=int, default=5, help="alternating rounds per wall-clock comparison")
     ap.add_argument("--interps", default="lua5.4,luajit")
-    ap.add_argument("--only", default="", help="comma list of: transport,decode,heap,sign,memory,startup,boto3,cli,callgrind")
+    ap.add_argument("--only", default="",
+                    help="comma list of: transport,decode,heap,sign,memory,startup,boto3,cli,ngx,callgrind")
     ap.add_argument("--skip", default="", help="comma list of benches to skip")
     ap.add_argument("--python", default=os.environ.get("BENCH_BOTO3_PYTHON", "python3"),
                     help="python with boto3 for the peer bench")
@@ -638,10 +814,12 @@ def main():
     args.out = os.path.abspath(os.path.join(ROOT, args.out))
     os.makedirs(args.out, exist_ok=True)
 
-    order = ["transport", "decode", "heap", "sign", "memory", "startup", "boto3", "cli", "callgrind"]
+    order = ["transport", "decode", "heap", "sign", "memory", "startup", "boto3", "cli", "ngx", "callgrind"]
     only = [x for x in args.only.split(",") if x] or order
     skip = set(x for x in args.skip.split(",") if x)
     t_start = time.time()
+    # SIGTERM unwinds like Ctrl-C, so the finally clauses stop every nginx.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = tempfile.mkdtemp(prefix="sfn-bench-")
     os.chmod(tmp, 0o755)
     ng = Nginx(tmp)
