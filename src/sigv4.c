@@ -21,6 +21,18 @@
  * and any larger scratch is a lua_newuserdata that the GC reclaims if a
  * Lua call raises. Every secret-derived byte that lands in a C buffer is
  * wiped with OPENSSL_cleanse before the next call that can raise.
+ *
+ * OpenSSL 3 costs more per call than per byte: SHA256() and HMAC() fetch
+ * the algorithm by name and allocate contexts on every call. So the signer
+ * fetches SHA-256 once per cache (client), keeps its digest contexts there
+ * (EVP_DigestInit_ex with the same EVP_MD reuses the provider context), and
+ * keeps the signing key as HMAC ipad/opad states: a signature is two
+ * EVP_MD_CTX_copy_ex plus the hashing itself (RFC 2104, the same bytes as
+ * HMAC()). Without a cache (core.build_request, core.sign with cache=false)
+ * the objects live in a scratch cache userdata, freed before returning and
+ * by its __gc if anything raises. No Lua call runs inside a digest, so a
+ * __gc that closes the client (clearing the cache) finds nothing half-done;
+ * crypto_ready remakes what it freed.
  */
 #include "sigv4.h"
 
@@ -53,11 +65,15 @@
 static const char hexdigits[] = "0123456789abcdef";
 static const char HEXDIGITS[] = "0123456789ABCDEF";
 
-static void hex_encode(const unsigned char *in, size_t len, char *out) {
+/* Lowercase hex; restrict lets the compiler keep in[] in registers (the
+ * char stores could otherwise alias it). */
+static void hex_encode(const unsigned char *restrict in, size_t len,
+                       char *restrict out) {
   size_t i;
   for (i = 0; i < len; i++) {
-    out[2 * i] = hexdigits[in[i] >> 4];
-    out[2 * i + 1] = hexdigits[in[i] & 15];
+    unsigned char b = in[i];
+    out[2 * i] = hexdigits[b >> 4];
+    out[2 * i + 1] = hexdigits[b & 15];
   }
 }
 
@@ -67,9 +83,10 @@ static int is_unreserved(unsigned char c) {
          c == '~';
 }
 
+/* ' ', or '\t' '\n' '\v' '\f' '\r' (9..13); one comparison for the usual
+ * byte above ' '. */
 static int is_space(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
-         c == '\f';
+  return c <= ' ' && (c == ' ' || (unsigned)(c - '\t') <= '\r' - '\t');
 }
 
 static unsigned char lower(unsigned char c) {
