@@ -713,6 +713,21 @@ describe("SigV4 against botocore", function()
       service = "states",
       timestamp = "20240229T235959Z",
     }
+    -- "AWS4" + secret around one 64-byte HMAC block: kept as is up to 64
+    -- bytes, hashed first above.
+    for _, n in ipairs { 59, 60, 61, 124 } do
+      add {
+        host = "states.us-east-1.amazonaws.com",
+        path = "/",
+        body = "{}",
+        headers = { { "Content-Type", "application/x-amz-json-1.0" } },
+        access_key_id = "AKIAEXAMPLE",
+        secret_access_key = rand_string(n, alnum .. "+/"),
+        region = "us-east-1",
+        service = "states",
+        timestamp = "20250101T000000Z",
+      }
+    end
 
     local lines, ours = {}, {}
     for i, c in ipairs(cases) do

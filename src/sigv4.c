@@ -21,10 +21,21 @@
  * and any larger scratch is a lua_newuserdata that the GC reclaims if a
  * Lua call raises. Every secret-derived byte that lands in a C buffer is
  * wiped with OPENSSL_cleanse before the next call that can raise.
+ *
+ * OpenSSL 3 costs more per call than per byte: SHA256() and HMAC() fetch
+ * the algorithm by name and allocate contexts on every call. So the signer
+ * fetches SHA-256 once per cache (client), keeps its digest contexts there
+ * (EVP_DigestInit_ex with the same EVP_MD reuses the provider context), and
+ * keeps the signing key as HMAC ipad/opad states: a signature is two
+ * EVP_MD_CTX_copy_ex plus the hashing itself (RFC 2104, the same bytes as
+ * HMAC()). Without a cache (core.build_request, core.sign with cache=false)
+ * the objects live in a scratch cache userdata, freed before returning and
+ * by its __gc if anything raises. No Lua call runs inside a digest, so a
+ * __gc that closes the client (clearing the cache) finds nothing half-done;
+ * crypto_ready remakes what it freed.
  */
 #include "sigv4.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,8 +43,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include "errors.h"
 
@@ -52,16 +61,19 @@
 #define SIGV4_CREQ_STACK 4096
 #define SIGV4_STS_STACK 256
 #define SIGV4_PATH_STACK 512
-#define SIGV4_SECRET_STACK 128
 
 static const char hexdigits[] = "0123456789abcdef";
 static const char HEXDIGITS[] = "0123456789ABCDEF";
 
-static void hex_encode(const unsigned char *in, size_t len, char *out) {
+/* Lowercase hex; restrict lets the compiler keep in[] in registers (the
+ * char stores could otherwise alias it). */
+static void hex_encode(const unsigned char *restrict in, size_t len,
+                       char *restrict out) {
   size_t i;
   for (i = 0; i < len; i++) {
-    out[2 * i] = hexdigits[in[i] >> 4];
-    out[2 * i + 1] = hexdigits[in[i] & 15];
+    unsigned char b = in[i];
+    out[2 * i] = hexdigits[b >> 4];
+    out[2 * i + 1] = hexdigits[b & 15];
   }
 }
 
@@ -71,9 +83,10 @@ static int is_unreserved(unsigned char c) {
          c == '~';
 }
 
+/* ' ', or '\t' '\n' '\v' '\f' '\r' (9..13); one comparison for the usual
+ * byte above ' '. */
 static int is_space(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
-         c == '\f';
+  return c <= ' ' && (c == ' ' || (unsigned)(c - '\t') <= '\r' - '\t');
 }
 
 static unsigned char lower(unsigned char c) {
@@ -108,17 +121,73 @@ static int crypto_fail(lua_State *L, const char *what) {
                           what, reason);
 }
 
-static int sha256(const void *data, size_t len, unsigned char out[32]) {
-  return SHA256((const unsigned char *)data, len, out) != NULL;
+/* Makes the cache's OpenSSL objects that are missing: on first use, and
+ * again after a re-entrant call (a __gc run by an allocation) closed the
+ * client and cleared them. Returns 0 on failure; what was made stays for
+ * sfn_sigv4_cache_clear. Never calls Lua. */
+static int crypto_ready(sfn_sigv4_cache *c) {
+  if (c->md == NULL && (c->md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+    return 0;
+  if (c->work == NULL && (c->work = EVP_MD_CTX_new()) == NULL) return 0;
+  if (c->inner == NULL && (c->inner = EVP_MD_CTX_new()) == NULL) return 0;
+  if (c->outer == NULL && (c->outer = EVP_MD_CTX_new()) == NULL) return 0;
+  return 1;
 }
 
-static int hmac256(const void *key, size_t key_len, const void *data,
-                   size_t len, unsigned char out[32]) {
-  unsigned int out_len = 0;
-  if (key_len > INT_MAX) return 0;
-  return HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data,
-              len, out, &out_len) != NULL &&
-         out_len == 32;
+/* SHA-256 of a || b (b may be empty) in the work context: EVP_DigestInit_ex
+ * with the same fetched EVP_MD keeps the provider context, so this neither
+ * fetches nor allocates. The caller has run crypto_ready. */
+static int sha256_2(sfn_sigv4_cache *c, const void *a, size_t alen,
+                    const void *b, size_t blen, unsigned char out[32]) {
+  return EVP_DigestInit_ex(c->work, c->md, NULL) &&
+         EVP_DigestUpdate(c->work, a, alen) &&
+         (blen == 0 || EVP_DigestUpdate(c->work, b, blen)) &&
+         EVP_DigestFinal_ex(c->work, out, NULL);
+}
+
+static int sha256(sfn_sigv4_cache *c, const void *data, size_t len,
+                  unsigned char out[32]) {
+  return sha256_2(c, data, len, NULL, 0, out);
+}
+
+/* HMAC-SHA256 key setup (RFC 2104) for the key a || b: inner and outer get
+ * SHA-256 after (key ^ ipad) and (key ^ opad), the key zero-padded to one
+ * 64-byte block (a longer key is hashed first). */
+static int hmac_setkey(sfn_sigv4_cache *c, const void *a, size_t alen,
+                       const void *b, size_t blen) {
+  unsigned char block[64], pad[64];
+  int i, ok = 1;
+  memset(block, 0, sizeof block);
+  if (alen + blen > sizeof block) {
+    ok = sha256_2(c, a, alen, b, blen, block);
+  } else {
+    memcpy(block, a, alen);
+    if (blen > 0) memcpy(block + alen, b, blen);
+  }
+  for (i = 0; i < 64; i++) pad[i] = (unsigned char)(block[i] ^ 0x36);
+  ok = ok && EVP_DigestInit_ex(c->inner, c->md, NULL) &&
+       EVP_DigestUpdate(c->inner, pad, sizeof pad);
+  for (i = 0; i < 64; i++) pad[i] = (unsigned char)(block[i] ^ 0x5c);
+  ok = ok && EVP_DigestInit_ex(c->outer, c->md, NULL) &&
+       EVP_DigestUpdate(c->outer, pad, sizeof pad);
+  OPENSSL_cleanse(block, sizeof block);
+  OPENSSL_cleanse(pad, sizeof pad);
+  return ok;
+}
+
+/* HMAC-SHA256 of data under the key set by hmac_setkey (kept: the states
+ * are copied, so the key signs again). */
+static int hmac_sign(sfn_sigv4_cache *c, const void *data, size_t len,
+                     unsigned char out[32]) {
+  unsigned char ih[32];
+  int ok = EVP_MD_CTX_copy_ex(c->work, c->inner) &&
+           EVP_DigestUpdate(c->work, data, len) &&
+           EVP_DigestFinal_ex(c->work, ih, NULL) &&
+           EVP_MD_CTX_copy_ex(c->work, c->outer) &&
+           EVP_DigestUpdate(c->work, ih, sizeof ih) &&
+           EVP_DigestFinal_ex(c->work, out, NULL);
+  OPENSSL_cleanse(ih, sizeof ih);
+  return ok;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -397,75 +466,97 @@ static void sort_headers(const sfn_header **idx, size_t n) {
 /* Signing key                                                               */
 
 void sfn_sigv4_cache_clear(sfn_sigv4_cache *cache) {
-  if (cache != NULL) OPENSSL_cleanse(cache, sizeof *cache);
+  if (cache == NULL) return;
+  EVP_MD_CTX_free(cache->work);
+  EVP_MD_CTX_free(cache->inner);
+  EVP_MD_CTX_free(cache->outer);
+  EVP_MD_free(cache->md);
+  OPENSSL_cleanse(cache, sizeof *cache);
 }
 
-/* key = HMAC chain over "AWS4"+secret. Pushes (and pops) a scratch userdata
- * for secrets longer than the stack buffer; wipes every intermediate.
- * Returns 0 on an OpenSSL failure, with everything wiped. */
-static int derive_key(lua_State *L, const sfn_sigv4_request *req,
-                      const char *date8, unsigned char key[32]) {
-  char stack_secret[SIGV4_SECRET_STACK];
-  char *ksecret = stack_secret;
-  size_t klen = 4 + req->secret_len;
-  unsigned char k1[32], k2[32];
-  int ok;
-  if (req->secret_len > SIGV4_SECRET_STACK - 4)
-    ksecret = (char *)lua_newuserdata(L, klen);
-  memcpy(ksecret, "AWS4", 4);
-  memcpy(ksecret + 4, req->secret_access_key, req->secret_len);
-  ok = hmac256(ksecret, klen, date8, 8, k1) &&
-       hmac256(k1, 32, req->region, strlen(req->region), k2) &&
-       hmac256(k2, 32, req->service, strlen(req->service), k1) &&
-       hmac256(k1, 32, SIGV4_TERMINATOR, sizeof SIGV4_TERMINATOR - 1, key);
-  OPENSSL_cleanse(ksecret, klen);
-  OPENSSL_cleanse(k1, sizeof k1);
-  OPENSSL_cleanse(k2, sizeof k2);
-  if (ksecret != stack_secret) lua_pop(L, 1);
-  if (!ok) OPENSSL_cleanse(key, 32);
+static int l_cache_gc(lua_State *L) {
+  sfn_sigv4_cache_clear((sfn_sigv4_cache *)lua_touserdata(L, 1));
+  return 0;
+}
+
+/* Pushes a zeroed cache in a userdata whose __gc clears it. */
+static sfn_sigv4_cache *push_cache(lua_State *L) {
+  sfn_sigv4_cache *cache =
+      (sfn_sigv4_cache *)lua_newuserdata(L, sizeof(sfn_sigv4_cache));
+  memset(cache, 0, sizeof *cache);
+  if (luaL_newmetatable(L, SIGV4_CACHE_MT)) {
+    lua_pushcfunction(L, l_cache_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pushliteral(L, SIGV4_CACHE_MT);
+    lua_setfield(L, -2, "__name");
+  }
+  lua_setmetatable(L, -2);
+  return cache;
+}
+
+/* Sets the HMAC key states to the signing key: the HMAC chain over
+ * "AWS4"+secret, date, region, service, "aws4_request". Wipes every
+ * intermediate; returns 0 on an OpenSSL failure. Never calls Lua. */
+static int derive_key(sfn_sigv4_cache *c, const sfn_sigv4_request *req,
+                      const char *date8) {
+  unsigned char k[32];
+  int ok =
+      hmac_setkey(c, "AWS4", 4, req->secret_access_key, req->secret_len) &&
+      hmac_sign(c, date8, 8, k) && hmac_setkey(c, k, sizeof k, NULL, 0) &&
+      hmac_sign(c, req->region, strlen(req->region), k) &&
+      hmac_setkey(c, k, sizeof k, NULL, 0) &&
+      hmac_sign(c, req->service, strlen(req->service), k) &&
+      hmac_setkey(c, k, sizeof k, NULL, 0) &&
+      hmac_sign(c, SIGV4_TERMINATOR, sizeof SIGV4_TERMINATOR - 1, k) &&
+      hmac_setkey(c, k, sizeof k, NULL, 0);
+  OPENSSL_cleanse(k, sizeof k);
   return ok;
 }
 
-/* HMAC of the string to sign under the signing key, taken from the cache
- * or derived (and then cached when the entry fits the cache's fields). */
-static void compute_signature(lua_State *L, sfn_sigv4_cache *cache,
+/* HMAC of the string to sign under the signing key: the cached key when
+ * the entry matches, else one derived into c (and remembered when keep is
+ * set and the entry fits the cache's fields). No Lua call runs between
+ * checking the entry and signing with it. */
+static void compute_signature(lua_State *L, sfn_sigv4_cache *c, int keep,
                               const sfn_sigv4_request *req, const char *date8,
                               const char *sts, size_t sts_len,
                               unsigned char sig[32]) {
-  unsigned char digest[32], key[32];
+  unsigned char digest[32];
   size_t region_len = strlen(req->region), service_len = strlen(req->service);
-  int cacheable = cache != NULL && region_len < sizeof cache->region &&
-                  service_len < sizeof cache->service;
+  int cacheable = keep && region_len < sizeof c->region &&
+                  service_len < sizeof c->service;
   int ok;
+  if (!crypto_ready(c)) crypto_fail(L, "SHA-256 setup");
   if (cacheable) {
-    if (!sha256(req->secret_access_key, req->secret_len, digest))
-      crypto_fail(L, "SHA-256");
-    if (cache->valid && memcmp(cache->scope_date, date8, 8) == 0 &&
-        strcmp(cache->region, req->region) == 0 &&
-        strcmp(cache->service, req->service) == 0 &&
-        CRYPTO_memcmp(cache->secret_digest, digest, 32) == 0) {
+    if (!sha256(c, req->secret_access_key, req->secret_len, digest)) {
       OPENSSL_cleanse(digest, sizeof digest);
-      if (!hmac256(cache->key, 32, sts, sts_len, sig))
-        crypto_fail(L, "HMAC-SHA256");
+      crypto_fail(L, "SHA-256");
+    }
+    if (c->valid && memcmp(c->scope_date, date8, 8) == 0 &&
+        strcmp(c->region, req->region) == 0 &&
+        strcmp(c->service, req->service) == 0 &&
+        CRYPTO_memcmp(c->secret_digest, digest, 32) == 0) {
+      OPENSSL_cleanse(digest, sizeof digest);
+      if (!hmac_sign(c, sts, sts_len, sig)) crypto_fail(L, "HMAC-SHA256");
       return;
     }
   }
-  if (!derive_key(L, req, date8, key)) {
+  /* The key states are about to be replaced: the entry no longer holds. */
+  c->valid = 0;
+  OPENSSL_cleanse(c->secret_digest, sizeof c->secret_digest);
+  if (!derive_key(c, req, date8)) {
     OPENSSL_cleanse(digest, sizeof digest);
     crypto_fail(L, "HMAC-SHA256 (signing key)");
   }
-  ok = hmac256(key, 32, sts, sts_len, sig);
+  ok = hmac_sign(c, sts, sts_len, sig);
   if (ok && cacheable) {
-    sfn_sigv4_cache_clear(cache); /* wipes the entry being replaced */
-    memcpy(cache->scope_date, date8, 8);
-    cache->scope_date[8] = '\0';
-    memcpy(cache->region, req->region, region_len + 1);
-    memcpy(cache->service, req->service, service_len + 1);
-    memcpy(cache->secret_digest, digest, 32);
-    memcpy(cache->key, key, 32);
-    cache->valid = 1;
+    memcpy(c->scope_date, date8, 8);
+    c->scope_date[8] = '\0';
+    memcpy(c->region, req->region, region_len + 1);
+    memcpy(c->service, req->service, service_len + 1);
+    memcpy(c->secret_digest, digest, 32);
+    c->valid = 1;
   }
-  OPENSSL_cleanse(key, sizeof key);
   OPENSSL_cleanse(digest, sizeof digest);
   if (!ok) crypto_fail(L, "HMAC-SHA256");
 }
@@ -499,6 +590,7 @@ void sfn_sigv4_authorize(lua_State *L, sfn_sigv4_cache *cache,
   size_t npairs = 0, n = req->header_count, i, shl = 0;
   const char *creq, *sts, *date = req->amz_date;
   size_t creq_len, sts_len, date_len = strlen(date);
+  sfn_sigv4_cache *c = cache;
   sink s;
   luaL_Buffer auth;
 
@@ -507,7 +599,10 @@ void sfn_sigv4_authorize(lua_State *L, sfn_sigv4_cache *cache,
   memcpy(date8, date, date_len < 8 ? date_len : 8);
   ERR_clear_error(); /* the OpenSSL errors read below are our own */
 
-  /* Scratch first: nothing may be pushed once a sink has spilled. */
+  /* Scratch first: nothing may be pushed once a sink has spilled. Without
+   * a cache the OpenSSL objects live in a scratch one, freed below on
+   * success and by its __gc if anything raises. */
+  if (c == NULL) c = push_cache(L);
   if (n > SIGV4_STACK_HEADERS)
     idx = (const sfn_header **)lua_newuserdata(L, n * sizeof *idx);
   for (i = 0; i < n; i++) idx[i] = &req->headers[i];
@@ -526,7 +621,7 @@ void sfn_sigv4_authorize(lua_State *L, sfn_sigv4_cache *cache,
   if (req->payload_len == 0) {
     memcpy(payload_hex, SIGV4_EMPTY_SHA256, 64);
   } else {
-    if (!sha256(req->payload, req->payload_len, digest))
+    if (!crypto_ready(c) || !sha256(c, req->payload, req->payload_len, digest))
       crypto_fail(L, "SHA-256");
     hex_encode(digest, 32, payload_hex);
   }
@@ -573,7 +668,9 @@ void sfn_sigv4_authorize(lua_State *L, sfn_sigv4_cache *cache,
   sink_addc(&s, '\n');
   sink_add(&s, payload_hex, 64);
   creq = sink_finish(&s, debug, &creq_len);
-  if (!sha256(creq, creq_len, digest)) crypto_fail(L, "SHA-256");
+  /* The sink may have allocated: a __gc run there may have cleared c. */
+  if (!crypto_ready(c) || !sha256(c, creq, creq_len, digest))
+    crypto_fail(L, "SHA-256");
   hex_encode(digest, 32, creq_hex);
 
   /* String to sign. */
@@ -586,8 +683,9 @@ void sfn_sigv4_authorize(lua_State *L, sfn_sigv4_cache *cache,
   sink_add(&s, creq_hex, 64);
   sts = sink_finish(&s, debug, &sts_len);
 
-  compute_signature(L, cache, req, date8, sts, sts_len, digest);
+  compute_signature(L, c, cache != NULL, req, date8, sts, sts_len, digest);
   hex_encode(digest, 32, sig_hex);
+  if (c != cache) sfn_sigv4_cache_clear(c);
 
   /* Authorization. The signed-headers list sits just before the payload
    * hash line at the end of the canonical request. */
@@ -935,7 +1033,8 @@ static int l_sign(lua_State *L) {
   if (sign_body) {
     unsigned char digest[32];
     ERR_clear_error();
-    if (!sha256(req.payload, req.payload_len, digest))
+    if (!crypto_ready(cache) ||
+        !sha256(cache, req.payload, req.payload_len, digest))
       crypto_fail(L, "SHA-256");
     hex_encode(digest, 32, body_hex);
     set_header(&headers[nh++], "x-amz-content-sha256", body_hex, 64);
@@ -971,22 +1070,8 @@ static int l_sign(lua_State *L) {
   return 1;
 }
 
-static int l_cache_gc(lua_State *L) {
-  sfn_sigv4_cache_clear((sfn_sigv4_cache *)lua_touserdata(L, 1));
-  return 0;
-}
-
 void sfn_sigv4_open(lua_State *L) {
   static const luaL_Reg funcs[] = {{"sign", l_sign}, {NULL, NULL}};
-  sfn_sigv4_cache *cache =
-      (sfn_sigv4_cache *)lua_newuserdata(L, sizeof(sfn_sigv4_cache));
-  memset(cache, 0, sizeof *cache);
-  if (luaL_newmetatable(L, SIGV4_CACHE_MT)) {
-    lua_pushcfunction(L, l_cache_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushliteral(L, SIGV4_CACHE_MT);
-    lua_setfield(L, -2, "__name");
-  }
-  lua_setmetatable(L, -2);
+  push_cache(L);
   luaL_setfuncs(L, funcs, 1);
 }

@@ -4,18 +4,27 @@
 
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 #include "compat.h"
 
-/* The derived signing key for one (date, region, service, secret). Lives
- * inside a userdata (the client); wiped with OPENSSL_cleanse when replaced
- * or collected. */
+/* The derived signing key for one (date, region, service, secret), and the
+ * OpenSSL objects the signer reuses from call to call. Lives inside a
+ * userdata (the client) whose __gc calls sfn_sigv4_cache_clear; starts
+ * zeroed. The key itself is kept only as HMAC-SHA256 state: inner and outer
+ * hold SHA-256 after the key's ipad and opad blocks (RFC 2104), so a
+ * signature costs two context copies and no key setup. The objects are made
+ * on first use; OpenSSL wipes the digest states when they are freed. Not
+ * shared between Lua states (a client belongs to one). */
 typedef struct sfn_sigv4_cache {
-  int valid;
-  char scope_date[9];             /* YYYYMMDD */
+  int valid;                       /* inner/outer hold the key for: */
+  char scope_date[9];              /* YYYYMMDD */
   char region[64];
   char service[32];
   unsigned char secret_digest[32]; /* SHA-256 of the secret the key is for */
-  unsigned char key[32];
+  EVP_MD *md;                      /* SHA-256, fetched once */
+  EVP_MD_CTX *work;                /* scratch for each digest */
+  EVP_MD_CTX *inner, *outer;       /* HMAC key states */
 } sfn_sigv4_cache;
 
 typedef struct sfn_header {
@@ -53,7 +62,8 @@ typedef struct sfn_sigv4_request {
 void sfn_sigv4_authorize(lua_State *L, sfn_sigv4_cache *cache,
                          const sfn_sigv4_request *req, int debug);
 
-/* Wipes a cache entry. */
+/* Frees the cache's OpenSSL objects and wipes it (back to all zeros);
+ * idempotent. */
 void sfn_sigv4_cache_clear(sfn_sigv4_cache *cache);
 
 /* Registers core.sign (the generic signer used by the fixture suite and the
