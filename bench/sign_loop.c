@@ -114,8 +114,13 @@ int main(int argc, char **argv) {
     sfn_endpoint ep;
     sfn_credentials cr = {"AKIDEXAMPLE",     11,   secret,
                           sizeof secret - 1, NULL, 0};
-    sfn_attempt at = {1732413600, 1, 3, "0f9a8b7c-6d5e-4f3a-9b2c-1d0e9f8a7b6c",
-                      "sfn/0.1.0 lua/5.4 libcurl/7.88.1"};
+    sfn_attempt at;
+    memset(&at, 0, sizeof at);
+    at.now = 1732413600;
+    at.attempt = 1;
+    at.max_attempts = 3;
+    at.invocation_id = "0f9a8b7c-6d5e-4f3a-9b2c-1d0e9f8a7b6c";
+    at.user_agent = "sfn/0.1.0 lua/5.4 libcurl/7.88.1";
     sfn_signed_headers sh;
     sfn_endpoint_parse(L, "http://127.0.0.1:8080", &ep);
     for (i = 0; i < 1000; i++) {
