@@ -31,7 +31,9 @@ LUA_INCDIR ?= $(patsubst -I%,%,$(filter -I%,$(shell $(PKG_CONFIG) --cflags-only-
 CURL_INCDIR ?= /usr/include
 CJSON_INCDIR ?= /usr/include/cjson
 OPENSSL_INCDIR ?= /usr/include
-LIBS ?= -lcjson -lcrypto -lexpat
+# sfn.core maps libcrypto on first use (src/crypto.c), not at load: it is
+# not linked; dlopen and pthread_once are in libc on glibc >= 2.34.
+LIBS ?= -lcjson -lexpat -ldl -lpthread
 CURL_LIBS ?= -lcurl -lcrypto
 
 EXPAT_INCDIR ?= /usr/include

@@ -39,7 +39,7 @@ build = {
     CJSON_INCDIR = "$(CJSON_INCDIR)/cjson",
     OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
     EXPAT_INCDIR = "$(EXPAT_INCDIR)",
-    LIBS = "-L$(CJSON_LIBDIR) -lcjson -L$(OPENSSL_LIBDIR) -lcrypto -L$(EXPAT_LIBDIR) -lexpat",
+    LIBS = "-L$(CJSON_LIBDIR) -lcjson -L$(EXPAT_LIBDIR) -lexpat -ldl -lpthread",
     CURL_LIBS = "-L$(CURL_LIBDIR) -lcurl -L$(OPENSSL_LIBDIR) -lcrypto",
   },
   install_pass = false,
