@@ -110,32 +110,6 @@ local function load_ini(path)
   return profile.parse(text, path)
 end
 
-local function defaults_of(section)
-  local mt = section and getmetatable(section)
-  return mt and mt.__index
-end
-
--- One profile of the merged map: botocore updates the config profile (its
--- [DEFAULT] keys included) with the credentials profile (its own [DEFAULT]
--- keys included). Own keys are copied; [DEFAULT] keys are looked up.
-local function merge(cfgp, credp)
-  local p = {}
-  local cdef, fdef = defaults_of(credp), defaults_of(cfgp)
-  for k, v in pairs(cfgp or {}) do
-    -- a [DEFAULT] key of the credentials file beats the config profile's own
-    if not (cdef and cdef[k] ~= nil) then p[k] = v end
-  end
-  for k, v in pairs(credp or {}) do p[k] = v end
-  if cdef or fdef then
-    setmetatable(p, { __index = function(_, k)
-      local v = cdef and cdef[k]
-      if v == nil and fdef then v = fdef[k] end
-      return v
-    end })
-  end
-  return p
-end
-
 --- Loads both files into botocore's profile map.
 -- @tparam function getenv
 -- @treturn table `{ profiles = {name = {...}}, config_profiles = {...},
@@ -157,39 +131,8 @@ function profile.load(getenv)
     config_file = config_file, credentials_file = creds_file,
   }
   local cfg = load_ini(config_file)
-  if cfg then
-    for _, key in ipairs(cfg.order) do
-      local values = cfg.sections[key]
-      local target, pname
-      if key:sub(1, 7) == "profile" then
-        target = out.config_profiles
-      elseif key:sub(1, 8) == "services" then
-        target = out.services
-      elseif key:sub(1, 11) == "sso-session" then
-        target = out.sso_sessions
-      elseif key == "default" then
-        target, pname = out.config_profiles, "default"
-      end
-      if target and not pname then
-        local words = profile.split_words(key)
-        if words and #words == 2 then pname = words[2] end
-      end
-      if target and pname then target[pname] = values end
-    end
-  end
   local creds = load_ini(creds_file)
-  if creds then
-    for _, key in ipairs(creds.order) do
-      out.credentials_profiles[key] = creds.sections[key]
-    end
-  end
-  -- the merged map: config profiles, overlaid by the credentials file
-  for name, values in pairs(out.config_profiles) do
-    out.profiles[name] = merge(values, out.credentials_profiles[name])
-  end
-  for name, values in pairs(out.credentials_profiles) do
-    if not out.profiles[name] then out.profiles[name] = merge(nil, values) end
-  end
+  if cfg or creds then ini().profile_map(out, cfg, creds) end
   return out
 end
 

@@ -4,12 +4,46 @@ local check = require "sfn.credentials.check"
 
 local util = {}
 
--- Failing, timestamps and the credentials check live in
--- sfn.credentials.check (loaded when a client is made); the same functions
--- are here for the providers.
+-- Failing and the credentials check live in sfn.credentials.check (loaded
+-- when a client is made); the same functions are here for the providers.
 util.fail = check.fail
-util.parse_time = check.parse_time
 util.validate = check.validate
+
+local floor = math.floor
+
+local function days_from_civil(y, m, d)
+  y = (m <= 2) and (y - 1) or y
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+--- Parses an ISO 8601 / RFC 3339 timestamp to epoch seconds; numbers pass
+-- through (JSON STS replies carry epoch seconds).
+-- @treturn number|nil
+function util.parse_time(v)
+  if type(v) == "number" then return v end
+  if type(v) ~= "string" then return nil end
+  local y, mo, d, h, mi, s, rest = v:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
+  if not y then return nil end
+  local frac = 0
+  local f, tail = rest:match("^%.(%d+)(.*)$")
+  if f then frac = tonumber("0." .. f); rest = tail end
+  local offset
+  if rest == "Z" or rest == "z" then
+    offset = 0
+  else
+    local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
+    if not sign then return nil end
+    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
+  end
+  y, mo, d, h, mi, s = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(s)
+  if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or s > 60 then return nil end
+  return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s + frac - offset
+end
 
 --- Removes the given secrets from text, whole and any fragment of 16 bytes
 -- or more (a cut elsewhere may have left part of one). Call it before any

@@ -209,4 +209,72 @@ function ini.parse(text, name)
   return { sections = sections, order = order, defaults = has_defaults and defaults or nil }
 end
 
+local function defaults_of(section)
+  local mt = section and getmetatable(section)
+  return mt and mt.__index
+end
+
+-- One profile of the merged map: botocore updates the config profile (its
+-- [DEFAULT] keys included) with the credentials profile (its own [DEFAULT]
+-- keys included). Own keys are copied; [DEFAULT] keys are looked up.
+local function merge(cfgp, credp)
+  local p = {}
+  local cdef, fdef = defaults_of(credp), defaults_of(cfgp)
+  for k, v in pairs(cfgp or {}) do
+    -- a [DEFAULT] key of the credentials file beats the config profile's own
+    if not (cdef and cdef[k] ~= nil) then p[k] = v end
+  end
+  for k, v in pairs(credp or {}) do p[k] = v end
+  if cdef or fdef then
+    setmetatable(p, { __index = function(_, k)
+      local v = cdef and cdef[k]
+      if v == nil and fdef then v = fdef[k] end
+      return v
+    end })
+  end
+  return p
+end
+
+--- Fills botocore's profile map (`sfn.profile.load`'s result) from the
+-- parsed files: the config file's `[profile NAME]`, `[services NAME]` and
+-- `[sso-session NAME]` sections, the credentials file's sections, and the
+-- merged profiles.
+-- @tparam table out `sfn.profile.load`'s result, its tables empty
+-- @tparam[opt] table cfg the parsed config file
+-- @tparam[opt] table creds the parsed credentials file
+function ini.profile_map(out, cfg, creds)
+  if cfg then
+    for _, key in ipairs(cfg.order) do
+      local values = cfg.sections[key]
+      local target, pname
+      if key:sub(1, 7) == "profile" then
+        target = out.config_profiles
+      elseif key:sub(1, 8) == "services" then
+        target = out.services
+      elseif key:sub(1, 11) == "sso-session" then
+        target = out.sso_sessions
+      elseif key == "default" then
+        target, pname = out.config_profiles, "default"
+      end
+      if target and not pname then
+        local words = split_words(key)
+        if words and #words == 2 then pname = words[2] end
+      end
+      if target and pname then target[pname] = values end
+    end
+  end
+  if creds then
+    for _, key in ipairs(creds.order) do
+      out.credentials_profiles[key] = creds.sections[key]
+    end
+  end
+  -- the merged map: config profiles, overlaid by the credentials file
+  for name, values in pairs(out.config_profiles) do
+    out.profiles[name] = merge(values, out.credentials_profiles[name])
+  end
+  for name, values in pairs(out.credentials_profiles) do
+    if not out.profiles[name] then out.profiles[name] = merge(nil, values) end
+  end
+end
+
 return ini
