@@ -73,14 +73,20 @@ function sfn.new(opts)
   return self
 end
 
--- The client's Lua driver, made on its first call (sfn.driver loads then),
--- and the Lua send function of that call, or nil for the libcurl path.
-local function transport(self)
+-- The client's Lua driver (`_driver`), made on its first call: sfn.driver
+-- loads then, not when the client is made.
+function Client._lua_driver(self)
   local d = self._driver
   if d == nil then
     d = require("sfn.driver").new(self._cfg, self._core)
     self._driver = d
   end
+  return d
+end
+
+-- The Lua send function of this call (nil for the libcurl path), and the driver.
+local function transport(self)
+  local d = Client._lua_driver(self)
   return d:transport(), d
 end
 
