@@ -31,7 +31,9 @@ LUA_INCDIR ?= $(patsubst -I%,%,$(filter -I%,$(shell $(PKG_CONFIG) --cflags-only-
 CURL_INCDIR ?= /usr/include
 CJSON_INCDIR ?= /usr/include/cjson
 OPENSSL_INCDIR ?= /usr/include
-LIBS ?= -lcjson -lcrypto -lexpat
+# sfn.core maps libcrypto on first use (src/crypto.c), not at load: it is
+# not linked; dlopen and pthread_once are in libc on glibc >= 2.34.
+LIBS ?= -lcjson -lexpat -ldl -lpthread
 CURL_LIBS ?= -lcurl -lcrypto
 
 EXPAT_INCDIR ?= /usr/include
@@ -163,7 +165,7 @@ install: $(TARGET) $(CURL_TARGET)
 uninstall:
 	rm -f $(DESTDIR)$(INSTALL_CMOD)/sfn/core.so $(DESTDIR)$(INSTALL_CMOD)/sfn/curl.so
 	cd lua && find . -name '*.lua' -exec rm -f $(DESTDIR)$(INSTALL_LMOD)/{} \;
-	-rmdir $(DESTDIR)$(INSTALL_CMOD)/sfn $(DESTDIR)$(INSTALL_LMOD)/sfn/credentials $(DESTDIR)$(INSTALL_LMOD)/sfn 2>/dev/null
+	-rmdir $(DESTDIR)$(INSTALL_CMOD)/sfn $(DESTDIR)$(INSTALL_LMOD)/sfn/credentials $(DESTDIR)$(INSTALL_LMOD)/sfn/profile $(DESTDIR)$(INSTALL_LMOD)/sfn 2>/dev/null
 	rm -f $(DESTDIR)$(INSTALL_BIN)/sfn-map-runs $(DESTDIR)$(INSTALL_MAN)/sfn-map-runs.1
 
 # The rock (sfn-*.rockspec, build.type "make") builds here with luarocks'

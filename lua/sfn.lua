@@ -6,9 +6,9 @@
 -- @module sfn
 local core = require "sfn.core"
 local config = require "sfn.config"
-local driver = require "sfn.driver"
 local errors = require "sfn.errors"
-local useragent = require "sfn.useragent"
+-- sfn.driver and sfn.useragent load when first needed: a plain client
+-- starts without compiling them.
 
 local sfn = {
   _VERSION = core._VERSION,
@@ -46,7 +46,10 @@ end
 function sfn.new(opts)
   -- options tables whose metamethods raise still give a ConfigError
   local cfg = errors.protect("ConfigError", "sfn.new: options", config.resolve, opts, os.getenv)
-  local agent = useragent.build(user_agent(), cfg)
+  local agent = user_agent()
+  if cfg.app_id ~= nil then
+    agent = require("sfn.useragent").build(agent, cfg)
+  end
   local self = setmetatable({
     region = cfg.region,
     endpoint = cfg.endpoint,
@@ -66,8 +69,25 @@ function sfn.new(opts)
     retry_mode = cfg.retry_mode,
     new_retries = cfg.new_retries,
   }
-  self._driver = driver.new(cfg, self._core)
+  self._cfg = cfg
   return self
+end
+
+-- The client's Lua driver (`_driver`), made on its first call: sfn.driver
+-- loads then, not when the client is made.
+function Client._lua_driver(self)
+  local d = self._driver
+  if d == nil then
+    d = require("sfn.driver").new(self._cfg, self._core)
+    self._driver = d
+  end
+  return d
+end
+
+-- The Lua send function of this call (nil for the libcurl path), and the driver.
+local function transport(self)
+  local d = Client._lua_driver(self)
+  return d:transport(), d
 end
 
 --- One page of Map Runs.
@@ -75,9 +95,9 @@ end
 -- @treturn table page { mapRuns=, nextToken=, ResponseMetadata= }
 -- @raise sfn.Error
 function Client:list_map_runs(params)
-  local send = self._driver:transport()
+  local send, d = transport(self)
   if send then
-    return self._driver:list_map_runs(send, params)
+    return d:list_map_runs(send, params)
   end
   return self._core:list_map_runs(params)
 end
@@ -88,9 +108,9 @@ end
 -- @tparam[opt] table pagination { max_items=, page_size=, starting_token= }
 -- @raise sfn.Error (from the loop)
 function Client:list_map_runs_pages(params, pagination)
-  local send = self._driver:transport()
+  local send, d = transport(self)
   if send then
-    return self._driver:pages(send, params, pagination)
+    return d:pages(send, params, pagination)
   end
   return self._core:pages(params, pagination)
 end
@@ -100,27 +120,27 @@ end
 -- @tparam[opt] table pagination
 -- @raise sfn.Error (from the loop)
 function Client:map_runs(params, pagination)
-  local send = self._driver:transport()
+  local send, d = transport(self)
   if send then
-    return self._driver:items(send, params, pagination)
+    return d:items(send, params, pagination)
   end
   return self._core:items(params, pagination)
 end
 
 -- One call of an operation through the transport in use.
 local function call(self, op_name, params)
-  local send = self._driver:transport()
+  local send, d = transport(self)
   if send then
-    return self._driver:call(send, op_name, params)
+    return d:call(send, op_name, params)
   end
   return self._core:call(op_name, params)
 end
 
 -- The page or item iterator of an operation that pages.
 local function iterate(self, kind, op_name, params, pagination)
-  local send = self._driver:transport()
+  local send, d = transport(self)
   if send then
-    return self._driver[kind](self._driver, send, params, pagination, op_name)
+    return d[kind](d, send, params, pagination, op_name)
   end
   return self._core[kind](self._core, params, pagination, op_name)
 end

@@ -122,7 +122,7 @@ describe("validation before any I/O", function()
       for _, case in ipairs(CASES) do
         local c = counting_client()
         if transport == "function" then
-          c._driver.choice = function_transport
+          c:_lua_driver().choice = function_transport
         end
         local method, params, fragment, pagination = case[1], case[2], case[3], case[4] -- (a nil hole: no unpack)
         local err = raises(c[method], c, params, pagination)

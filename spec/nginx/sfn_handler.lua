@@ -99,7 +99,8 @@ end
 
 -- Which transport the client uses here: "ngx", "curl" or "function".
 local function transport_used(client)
-  local ok, send = pcall(client.client._driver.transport, client.client._driver)
+  local driver = client.client:_lua_driver()
+  local ok, send = pcall(driver.transport, driver)
   if not ok then
     return "unavailable" -- transport = "ngx" where there are no cosockets
   elseif send == nil then

@@ -1,12 +1,13 @@
 --- Helpers shared by the credential providers.
 -- @module sfn.credentials.util
-local errors = require "sfn.errors"
+local check = require "sfn.credentials.check"
 
 local util = {}
 
-function util.fail(msg)
-  errors.raise("CredentialsError", msg)
-end
+-- Failing and the credentials check live in sfn.credentials.check (loaded
+-- when a client is made); the same functions are here for the providers.
+util.fail = check.fail
+util.validate = check.validate
 
 local floor = math.floor
 
@@ -42,44 +43,6 @@ function util.parse_time(v)
   y, mo, d, h, mi, s = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(s)
   if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or s > 60 then return nil end
   return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s + frac - offset
-end
-
---- Checks a credentials table and returns a clean copy.
--- @tparam table c
--- @tparam string where who produced it (for the message)
--- @tparam[opt] string code error code, default CredentialsError
-function util.validate(c, where, code)
-  code = code or "CredentialsError"
-  if type(c) ~= "table" then
-    errors.raise(code, where .. " must be a table of credentials, got " .. type(c))
-  end
-  local ak, sk, tok = c.access_key_id, c.secret_access_key, c.session_token
-  if type(ak) ~= "string" or ak == "" then
-    errors.raise(code, where .. ": access_key_id must be a non-empty string")
-  end
-  if type(sk) ~= "string" or sk == "" then
-    errors.raise(code, where .. ": secret_access_key must be a non-empty string")
-  end
-  if tok ~= nil and type(tok) ~= "string" then
-    errors.raise(code, where .. ": session_token must be a string")
-  end
-  if tok == "" then tok = nil end
-  local exp = c.expiration
-  if exp ~= nil then
-    local t = util.parse_time(exp)
-    if t == nil then
-      errors.raise(code, where .. ": expiration must be epoch seconds or an ISO 8601 time")
-    end
-    exp = t
-  end
-  for k in pairs(c) do
-    if k ~= "access_key_id" and k ~= "secret_access_key" and k ~= "session_token"
-        and k ~= "expiration" and k ~= "source" then
-      errors.raise(code, where .. ": unknown field " .. tostring(k))
-    end
-  end
-  return { access_key_id = ak, secret_access_key = sk, session_token = tok,
-           expiration = exp, source = c.source }
 end
 
 --- Removes the given secrets from text, whole and any fragment of 16 bytes
