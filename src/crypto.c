@@ -21,7 +21,6 @@
  * volatile memset and the constant-time compare OpenSSL's C versions use),
  * so that wiping a buffer at __gc never maps the library, and the frees
  * do nothing before it is mapped (nothing can have been allocated). */
-#define OPENSSL_SUPPRESS_DEPRECATED /* HMAC and SHA256: declared, not used */
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -34,11 +33,9 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/opensslv.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #ifndef SFN_LIBCRYPTO
 #define SFN_STR_(x) #x
@@ -55,11 +52,12 @@
   X(BIO_free) X(BIO_new_mem_buf) X(BN_bn2binpad) X(BN_free) X(CRYPTO_free) \
   X(CRYPTO_malloc) X(ECDSA_SIG_free) X(ECDSA_SIG_get0) X(ERR_clear_error)   \
   X(ERR_error_string_n) X(ERR_get_error) X(EVP_Digest) X(EVP_DigestSign)   \
-  X(EVP_DigestSignInit) X(EVP_MD_CTX_free) X(EVP_MD_CTX_new)               \
-  X(EVP_PKEY_free) X(EVP_PKEY_get_bn_param)                                \
-  X(EVP_PKEY_get_utf8_string_param) X(EVP_PKEY_is_a) X(EVP_sha1)           \
-  X(EVP_sha256) X(HMAC) X(PEM_read_bio_PrivateKey) X(RAND_bytes)           \
-  X(SHA256) X(d2i_ECDSA_SIG)
+  X(EVP_DigestSignInit) X(EVP_DigestInit_ex) X(EVP_DigestUpdate)          \
+  X(EVP_DigestFinal_ex) X(EVP_MD_CTX_copy_ex) X(EVP_MD_CTX_free)           \
+  X(EVP_MD_CTX_new) X(EVP_MD_fetch) X(EVP_MD_free) X(EVP_PKEY_free)        \
+  X(EVP_PKEY_get_bn_param) X(EVP_PKEY_get_utf8_string_param)              \
+  X(EVP_PKEY_is_a) X(EVP_sha1) X(EVP_sha256) X(PEM_read_bio_PrivateKey)    \
+  X(RAND_bytes) X(d2i_ECDSA_SIG)
 
 static struct {
 #define SFN_CRYPTO_FIELD(name) __typeof__(&name) name;
@@ -121,17 +119,6 @@ void ERR_error_string_n(unsigned long e, char *buf, size_t len) {
     snprintf(buf, len, "%s could not be loaded", SFN_LIBCRYPTO);
 }
 
-unsigned char *SHA256(const unsigned char *d, size_t n, unsigned char *md) {
-  return ready() ? fn.SHA256(d, n, md) : NULL;
-}
-
-unsigned char *HMAC(const EVP_MD *evp_md, const void *key, int key_len,
-                    const unsigned char *data, size_t data_len,
-                    unsigned char *md, unsigned int *md_len) {
-  return ready() ? fn.HMAC(evp_md, key, key_len, data, data_len, md, md_len)
-                 : NULL;
-}
-
 const EVP_MD *EVP_sha256(void) { return ready() ? fn.EVP_sha256() : NULL; }
 
 const EVP_MD *EVP_sha1(void) { return ready() ? fn.EVP_sha1() : NULL; }
@@ -183,6 +170,31 @@ int EVP_PKEY_get_bn_param(const EVP_PKEY *pkey, const char *key_name,
 
 void EVP_PKEY_free(EVP_PKEY *pkey) {
   if (mapped()) fn.EVP_PKEY_free(pkey);
+}
+
+EVP_MD *EVP_MD_fetch(OSSL_LIB_CTX *ctx, const char *algorithm,
+                     const char *properties) {
+  return ready() ? fn.EVP_MD_fetch(ctx, algorithm, properties) : NULL;
+}
+
+void EVP_MD_free(EVP_MD *md) {
+  if (mapped()) fn.EVP_MD_free(md);
+}
+
+int EVP_DigestInit_ex(EVP_MD_CTX *ctx, const EVP_MD *type, ENGINE *impl) {
+  return ready() ? fn.EVP_DigestInit_ex(ctx, type, impl) : 0;
+}
+
+int EVP_DigestUpdate(EVP_MD_CTX *ctx, const void *d, size_t cnt) {
+  return ready() ? fn.EVP_DigestUpdate(ctx, d, cnt) : 0;
+}
+
+int EVP_DigestFinal_ex(EVP_MD_CTX *ctx, unsigned char *md, unsigned int *s) {
+  return ready() ? fn.EVP_DigestFinal_ex(ctx, md, s) : 0;
+}
+
+int EVP_MD_CTX_copy_ex(EVP_MD_CTX *out, const EVP_MD_CTX *in) {
+  return ready() ? fn.EVP_MD_CTX_copy_ex(out, in) : 0;
 }
 
 EVP_MD_CTX *EVP_MD_CTX_new(void) {
