@@ -52,8 +52,9 @@
 #define MANTISSA_DIGITS_MAX 19
 /* Largest power of ten a double holds exactly. */
 #define POW10_EXACT_MAX 22
-/* Slots of the shared-string cache (a power of two). */
-#define SHARED_SLOTS 16
+/* Slots of the shared-string cache: 2^SHARED_BITS. */
+#define SHARED_BITS 6
+#define SHARED_SLOTS (1 << SHARED_BITS)
 /* Stack slots a decode uses at most: the shared strings, the mapRuns
  * array, an item, a key, a value and its copy for a shared slot. */
 #define STACK_NEEDED (SHARED_SLOTS + 5)
@@ -470,7 +471,7 @@ static inline void push_arn(lua_State *L, shared_strings *shared, int k,
     return;
   }
   h = shared_hash(s, n);
-  first = i = (unsigned)(h >> 60) & (SHARED_SLOTS - 1);
+  first = i = (unsigned)(h >> (64 - SHARED_BITS));
   for (probe = 0; probe < SHARED_PROBES; probe++) {
     if (shared->s[i] == NULL) break;
     if (shared->hash[i] == h && shared->n[i] == n &&
