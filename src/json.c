@@ -6,6 +6,7 @@
 #include "json.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,17 @@ static const char ESCAPE[128] = {
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
 };
 
+/* Whether any of the 8 bytes at p is below 0x20, '"', '\\' or above 0x7F
+ * (bit tricks over a 64-bit word: "has a zero byte", "has a byte < n"). */
+static int needs_care(const unsigned char *p) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  uint64_t x, q, b;
+  memcpy(&x, p, 8);
+  q = x ^ (ones * '"');
+  b = x ^ (ones * '\\');
+  return (((x - ones * 0x20) | (q - ones) | (b - ones) | x) & highs) != 0;
+}
+
 size_t sfn_json_escape(char *out, const char *s, size_t *pos, size_t limit,
                        size_t n) {
   static const char hex[] = "0123456789abcdef";
@@ -34,6 +46,7 @@ size_t sfn_json_escape(char *out, const char *s, size_t *pos, size_t limit,
       char e = ESCAPE[c];
       if (e == 0) {
         size_t j = i + 1;
+        while (j + 8 <= limit && !needs_care(u + j)) j += 8;
         while (j < limit && u[j] < 0x80 && ESCAPE[u[j]] == 0) j++;
         memcpy(out + o, u + i, j - i);
         o += j - i;
@@ -117,10 +130,17 @@ void sfn_json_add_string(luaL_Buffer *b, const char *s, size_t n) {
 #define ISO_MAX 253402300800.0
 #define ISO_RANGE "(-62135596800 .. 253402300799 seconds)"
 
+/* Writes v (0 <= v < 10^width) as width decimal digits. */
+static void put_digits(char *out, long long v, int width) {
+  while (width-- > 0) {
+    out[width] = (char)('0' + v % 10);
+    v /= 10;
+  }
+}
+
 int sfn_json_iso8601(double t, char out[25]) {
   double seconds, millis;
   long long secs, days, rem, z, era, doe, yoe, doy, mp, d, m, y;
-  char text[64];
   if (!(t >= ISO_MIN && t < ISO_MAX)) return 0;
   seconds = floor(t);
   millis = floor((t - seconds) * 1000 + 0.5);
@@ -142,10 +162,21 @@ int sfn_json_iso8601(double t, char out[25]) {
   d = doy - (153 * mp + 2) / 5 + 1;
   m = mp < 10 ? mp + 3 : mp - 9;
   y = yoe + era * 400 + (m <= 2);
-  snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, (int)m,
-           (int)d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
-           (int)millis);
-  memcpy(out, text, 25); /* 24 characters and the NUL: y is 1..9999 */
+  put_digits(out, y, 4);
+  out[4] = '-';
+  put_digits(out + 5, m, 2);
+  out[7] = '-';
+  put_digits(out + 8, d, 2);
+  out[10] = 'T';
+  put_digits(out + 11, rem / 3600, 2);
+  out[13] = ':';
+  put_digits(out + 14, rem / 60 % 60, 2);
+  out[16] = ':';
+  put_digits(out + 17, rem % 60, 2);
+  out[19] = '.';
+  put_digits(out + 20, (long long)millis, 3);
+  out[23] = 'Z';
+  out[24] = '\0';
   return 1;
 }
 
@@ -189,10 +220,9 @@ static void writer_init(writer *w, lua_State *L, int slot) {
 
 /* Makes room for extra more bytes; may raise (memory), which frees nothing
  * by hand: the old buffer is the C stack or garbage. */
-static void writer_reserve(writer *w, size_t extra) {
+static void writer_grow(writer *w, size_t extra) {
   size_t cap = w->cap;
   char *p;
-  if (extra <= w->cap - w->len) return;
   if (extra > (size_t)-1 / 2 - w->len)
     sfn_error_raisef(w->L, "ValidationError", "json: the text is too large");
   while (cap - w->len < extra) cap *= 2;
@@ -201,6 +231,10 @@ static void writer_reserve(writer *w, size_t extra) {
   lua_replace(w->L, w->slot);
   w->p = p;
   w->cap = cap;
+}
+
+static inline void writer_reserve(writer *w, size_t extra) {
+  if (extra > w->cap - w->len) writer_grow(w, extra);
 }
 
 static void writer_add(writer *w, const char *s, size_t n) {
@@ -253,8 +287,15 @@ static int writer_number(writer *w, lua_Number v) {
     return 1;
   }
   if (v == floor(v) && v > -9007199254740992.0 && v < 9007199254740992.0) {
-    n = snprintf(num, sizeof num, "%lld", (long long)v);
-    writer_add(w, num, (size_t)n);
+    long long i = (long long)v;
+    unsigned long long u = i < 0 ? (unsigned long long)-i : (unsigned long long)i;
+    char *end = num + sizeof num, *p = end;
+    do {
+      *--p = (char)('0' + u % 10);
+      u /= 10;
+    } while (u != 0);
+    if (i < 0) *--p = '-';
+    writer_add(w, p, (size_t)(end - p));
     return 0;
   }
   n = snprintf(num, sizeof num, "%.17g", (double)v);
