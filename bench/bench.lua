@@ -232,7 +232,8 @@ modes["cli-json"] = function(page, rounds)
   for _, which in ipairs { "lua", "c" } do
     local xs = best[which]
     table.sort(xs)
-    emit { bench = "cli-json", interp = interp, writer = which, page = page, ns_per_run = xs[math.floor((#xs + 1) / 2)] }
+    emit { bench = "cli-json", interp = interp, writer = which, page = page,
+           ns_per_run = xs[math.floor((#xs + 1) / 2)] }
   end
 end
 
