@@ -16,6 +16,8 @@
 --                                     listing to /dev/null: the C writer
 --                                     (sfn.cli) and the Lua one it replaced
 --                                     (spec/oracle), alternating, ns per Map Run
+--   bench.lua cli-json-only WHICH PAGE N   N PAGE-item listings with the "c"
+--                                     or the "lua" writer, for callgrind
 local clock = require "benchclock"
 local now = clock.now
 
@@ -195,8 +197,8 @@ function modes.startup()
   emit { bench = "startup", interp = interp, ns = t1 - t0 }
 end
 
-modes["cli-json"] = function(page, rounds)
-  page, rounds = tonumber(page), tonumber(rounds)
+-- A listing of page Map Runs like real ones, and the CLI's JSON writers.
+local function cli_json_setup(page)
   package.path = "spec/?.lua;" .. package.path -- the old writer
   local writers = { c = require("sfn.cli").formatters.json, lua = require("oracle.json_writer_lua").json_formatter }
   local runs = {}
@@ -218,6 +220,12 @@ modes["cli-json"] = function(page, rounds)
     for i = 1, page do f.item(runs[i]) end
     f.finish("token")
   end
+  return one, sink
+end
+
+modes["cli-json"] = function(page, rounds)
+  page, rounds = tonumber(page), tonumber(rounds)
+  local one, sink = cli_json_setup(page)
   local reps = math.max(1, math.floor(20000 / page))
   local best = { c = {}, lua = {} }
   for _ = 1, rounds do
@@ -235,6 +243,12 @@ modes["cli-json"] = function(page, rounds)
     emit { bench = "cli-json", interp = interp, writer = which, page = page,
            ns_per_run = xs[math.floor((#xs + 1) / 2)] }
   end
+end
+
+modes["cli-json-only"] = function(which, page, n)
+  local one, sink = cli_json_setup(tonumber(page))
+  for _ = 1, tonumber(n) do one(which) end
+  sink:close()
 end
 
 -- For callgrind and hyperfine: the same without the clock module's output.

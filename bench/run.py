@@ -496,6 +496,16 @@ class Suite:
                 self.row(f"CLI JSON writing, µs per Map Run ({page}-item page, {i}): Lua writer → C writer",
                          f"{ns['lua'] / 1e3:.1f} → {ns['c'] / 1e3:.2f} µs ({ns['lua'] / ns['c']:.0f}×)",
                          "≤ 2 µs", ns["c"] <= 2000, "wall")
+        if shutil.which("valgrind"):
+            for i in (self.interps if not self.q else self.interps[:1]):
+                env = lua_env(i, self.out)
+                n1, n2 = (1, 2) if self.q else (2, 12)
+                ir = {w: ir_per_op(lambda n, w=w: [INTERPS[i][0], "bench/bench.lua", "cli-json-only", w, "100", str(n)],
+                                   env, self.tmp, n1, n2) / 100 for w in ("lua", "c")}
+                out[f"{i}_ir"] = ir
+                self.row(f"CLI JSON writing, instructions per Map Run (100-item page, {i}): Lua writer → C writer",
+                         f"{ir['lua'] / 1e3:.1f} k → {ir['c'] / 1e3:.1f} k Ir ({ir['lua'] / ir['c']:.0f}×)",
+                         "—", None, "Ir")
         self.data["cli_json"] = out
 
     # callgrind ---------------------------------------------------------------

@@ -130,30 +130,36 @@ void sfn_json_add_string(luaL_Buffer *b, const char *s, size_t n) {
 #define ISO_MAX 253402300800.0
 #define ISO_RANGE "(-62135596800 .. 253402300799 seconds)"
 
-/* Writes v (0 <= v < 10^width) as width decimal digits. */
-static void put_digits(char *out, long long v, int width) {
-  while (width-- > 0) {
-    out[width] = (char)('0' + v % 10);
-    v /= 10;
-  }
+/* "00" to "99". */
+static const char DIGITS2[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+static void put2(char *out, unsigned v) {
+  memcpy(out, DIGITS2 + 2 * v, 2);
 }
 
 int sfn_json_iso8601(double t, char out[25]) {
-  double seconds, millis;
-  long long secs, days, rem, z, era, doe, yoe, doy, mp, d, m, y;
+  double seconds;
+  long long secs, millis;
+  unsigned long long since1;
+  unsigned z, era, doe, yoe, doy, mp, d, m, y, rem;
   if (!(t >= ISO_MIN && t < ISO_MAX)) return 0;
-  seconds = floor(t);
-  millis = floor((t - seconds) * 1000 + 0.5);
+  seconds = (double)(long long)t; /* floor: |t| < 2^53 here */
+  if (seconds > t) seconds -= 1;
+  millis = (long long)((t - seconds) * 1000 + 0.5); /* >= 0.5: truncation floors */
+  secs = (long long)seconds;
   if (millis >= 1000) {
-    seconds += 1;
+    secs += 1;
     millis = 0;
   }
-  if (seconds >= ISO_MAX) return 0;
-  secs = (long long)seconds;
-  days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-  rem = secs - days * 86400;
-  /* civil_from_days (Howard Hinnant), proleptic Gregorian; z >= 0 here */
-  z = days + 719468;
+  if (secs >= (long long)ISO_MAX) return 0;
+  since1 = (unsigned long long)(secs - (long long)ISO_MIN); /* from 0001-01-01 */
+  rem = (unsigned)(since1 % 86400);
+  /* civil_from_days (Howard Hinnant), proleptic Gregorian, from the day
+   * number counted from 0000-03-01: 0001-01-01 is day 306 */
+  z = (unsigned)(since1 / 86400) + 306;
   era = z / 146097;
   doe = z - era * 146097;
   yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
@@ -162,19 +168,21 @@ int sfn_json_iso8601(double t, char out[25]) {
   d = doy - (153 * mp + 2) / 5 + 1;
   m = mp < 10 ? mp + 3 : mp - 9;
   y = yoe + era * 400 + (m <= 2);
-  put_digits(out, y, 4);
+  put2(out, y / 100);
+  put2(out + 2, y % 100);
   out[4] = '-';
-  put_digits(out + 5, m, 2);
+  put2(out + 5, m);
   out[7] = '-';
-  put_digits(out + 8, d, 2);
+  put2(out + 8, d);
   out[10] = 'T';
-  put_digits(out + 11, rem / 3600, 2);
+  put2(out + 11, rem / 3600);
   out[13] = ':';
-  put_digits(out + 14, rem / 60 % 60, 2);
+  put2(out + 14, rem / 60 % 60);
   out[16] = ':';
-  put_digits(out + 17, rem % 60, 2);
+  put2(out + 17, rem % 60);
   out[19] = '.';
-  put_digits(out + 20, (long long)millis, 3);
+  out[20] = (char)('0' + millis / 100);
+  put2(out + 21, (unsigned)(millis % 100));
   out[23] = 'Z';
   out[24] = '\0';
   return 1;
@@ -259,7 +267,7 @@ static void writer_string(writer *w, const char *s, size_t n) {
   w->p[w->len++] = '"';
   while (pos < n) {
     size_t limit = n - pos > ESCAPE_STEP ? pos + ESCAPE_STEP : n;
-    writer_reserve(w, ESCAPE_STEP * SFN_JSON_ESCAPE_MAX + 1);
+    writer_reserve(w, (limit - pos) * SFN_JSON_ESCAPE_MAX + 1);
     w->len += sfn_json_escape(w->p + w->len, s, &pos, limit, n);
   }
   writer_reserve(w, 1);
