@@ -17,6 +17,12 @@
 --                                     then the peak RSS (VmHWM)
 --   bench.lua startup                 require "sfn" + sfn.new{...}, timed
 --                                     from inside a fresh interpreter
+--   bench.lua cli-json PAGE ROUNDS    the CLI's JSON writer over a PAGE-item
+--                                     listing to /dev/null: the C writer
+--                                     (sfn.cli) and the Lua one it replaced
+--                                     (spec/oracle), alternating, ns per Map Run
+--   bench.lua cli-json-only WHICH PAGE N   N PAGE-item listings with the "c"
+--                                     or the "lua" writer, for callgrind
 local clock = require "benchclock"
 local now = clock.now
 
@@ -219,6 +225,60 @@ function modes.startup()
   local t1 = now()
   assert(client.region == "us-east-1")
   emit { bench = "startup", interp = interp, ns = t1 - t0 }
+end
+
+-- A listing of page Map Runs like real ones, and the CLI's JSON writers.
+local function cli_json_setup(page)
+  package.path = "spec/?.lua;" .. package.path -- the old writer
+  local writers = { c = require("sfn.cli").formatters.json, lua = require("oracle.json_writer_lua").json_formatter }
+  local runs = {}
+  for i = 1, page do
+    local id = ("%08x-%04x-4%03x-8%03x-%012x"):format(i * 2654435761 % 2 ^ 32, i % 65536, i % 4096, i * 7 % 4096, i)
+    runs[i] = {
+      executionArn = ARN,
+      mapRunArn = "arn:aws:states:us-east-1:123456789012:mapRun:orders-nightly-reconcile/ProcessOrders:" .. id,
+      stateMachineArn = "arn:aws:states:us-east-1:123456789012:stateMachine:orders-nightly-reconcile",
+      startDate = 1732413600 + i * 1.5 + 0.123,
+      stopDate = i % 10 ~= 0 and 1732413600 + i * 2.25 + 0.987 or nil,
+    }
+  end
+  local sink = assert(io.open("/dev/null", "w"))
+  sink:setvbuf("full")
+  local function write(s) sink:write(s) end
+  local function one(which)
+    local f = writers[which](write)
+    for i = 1, page do f.item(runs[i]) end
+    f.finish("token")
+  end
+  return one, sink
+end
+
+modes["cli-json"] = function(page, rounds)
+  page, rounds = tonumber(page), tonumber(rounds)
+  local one, sink = cli_json_setup(page)
+  local reps = math.max(1, math.floor(20000 / page))
+  local best = { c = {}, lua = {} }
+  for _ = 1, rounds do
+    for _, which in ipairs { "lua", "c" } do
+      local t0 = now()
+      for _ = 1, reps do one(which) end
+      local xs = best[which]
+      xs[#xs + 1] = (now() - t0) / (reps * page)
+    end
+  end
+  sink:close()
+  for _, which in ipairs { "lua", "c" } do
+    local xs = best[which]
+    table.sort(xs)
+    emit { bench = "cli-json", interp = interp, writer = which, page = page,
+           ns_per_run = xs[math.floor((#xs + 1) / 2)] }
+  end
+end
+
+modes["cli-json-only"] = function(which, page, n)
+  local one, sink = cli_json_setup(tonumber(page))
+  for _ = 1, tonumber(n) do one(which) end
+  sink:close()
 end
 
 -- For callgrind and hyperfine: the same without the clock module's output.

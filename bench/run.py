@@ -623,6 +623,7 @@ class Suite:
                      "≥ 10×", ratio >= 10 if not self.q else None, "wall")
 
     def cli(self):
+        self.cli_json()
         log("[6b] one `aws stepfunctions list-map-runs` vs one `sfn-map-runs`")
         aws = self.a.aws or ("/usr/bin/aws" if os.path.exists("/usr/bin/aws") else shutil.which("aws"))
         tool = os.path.join(ROOT, "bin", "sfn-map-runs")
@@ -732,6 +733,31 @@ class Suite:
         finally:
             client.stop()
             self.data["ngx"] = data
+
+    def cli_json(self):
+        log("[6a] the CLI's JSON writer: C (sfn.core.json_object) vs the Lua one it replaced")
+        rounds = 3 if self.q else 15
+        out = {}
+        for i in self.interps:
+            env = lua_env(i, self.out)
+            for page in (100, 1000):
+                res = run_json([INTERPS[i][0], "bench/bench.lua", "cli-json", str(page), str(rounds)], env)
+                ns = {r["writer"]: r["ns_per_run"] for r in res}
+                out[f"{i}_{page}"] = ns
+                self.row(f"CLI JSON writing, µs per Map Run ({page}-item page, {i}): Lua writer → C writer",
+                         f"{ns['lua'] / 1e3:.1f} → {ns['c'] / 1e3:.2f} µs ({ns['lua'] / ns['c']:.0f}×)",
+                         "≤ 2 µs", ns["c"] <= 2000, "wall")
+        if shutil.which("valgrind"):
+            for i in (self.interps if not self.q else self.interps[:1]):
+                env = lua_env(i, self.out)
+                n1, n2 = (1, 2) if self.q else (2, 12)
+                ir = {w: ir_per_op(lambda n, w=w: [INTERPS[i][0], "bench/bench.lua", "cli-json-only", w, "100", str(n)],
+                                   env, self.tmp, n1, n2) / 100 for w in ("lua", "c")}
+                out[f"{i}_ir"] = ir
+                self.row(f"CLI JSON writing, instructions per Map Run (100-item page, {i}): Lua writer → C writer",
+                         f"{ir['lua'] / 1e3:.1f} k → {ir['c'] / 1e3:.1f} k Ir ({ir['lua'] / ir['c']:.0f}×)",
+                         "—", None, "Ir")
+        self.data["cli_json"] = out
 
     # callgrind ---------------------------------------------------------------
     def callgrind(self):

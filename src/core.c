@@ -21,6 +21,7 @@
 #include "errors.h"
 #include "engine.h"
 #include "files.h"
+#include "json.h"
 #include "operations.h"
 #include "pager.h"
 #include "process.h"
@@ -54,5 +55,6 @@ SFN_EXPORT int luaopen_sfn_core(lua_State *L) {
   sfn_files_open(L);
   sfn_redact_open(L);
   sfn_dpop_open(L);
+  sfn_json_open(L);
   return 1;
 }

@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 
 #include "errors.h"
+#include "json.h"
 
 #define DPOP_MT "sfn.DPoP"
 /* The largest PEM key accepted and the largest htu / jti. */
@@ -96,27 +97,6 @@ static void push_b64url_of(lua_State *L, int idx) {
   luaL_buffinit(L, &b);
   add_b64url(&b, (const unsigned char *)s, n);
   luaL_pushresult(&b);
-}
-
-/* Adds s as a JSON string (quotes included). */
-static void add_json_string(luaL_Buffer *b, const char *s, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  size_t i;
-  luaL_addchar(b, '"');
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\') {
-      luaL_addchar(b, '\\');
-      luaL_addchar(b, (char)c);
-    } else if (c < 0x20) {
-      luaL_addstring(b, "\\u00");
-      luaL_addchar(b, hex[c >> 4]);
-      luaL_addchar(b, hex[c & 15]);
-    } else {
-      luaL_addchar(b, (char)c);
-    }
-  }
-  luaL_addchar(b, '"');
 }
 
 static int openssl_fail(lua_State *L, dpop_state *s, const char *what) {
@@ -220,15 +200,15 @@ static int l_dpop_proof(lua_State *L) {
   luaL_pushresult(&b); /* 7 */
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "{\"htm\":");
-  add_json_string(&b, htm, htm_len);
+  sfn_json_add_string(&b, htm, htm_len);
   luaL_addstring(&b, ",\"htu\":");
-  add_json_string(&b, htu, htu_len);
+  sfn_json_add_string(&b, htu, htu_len);
   {
     char num[32];
     snprintf(num, sizeof num, ",\"iat\":%.0f,\"jti\":", iat);
     luaL_addstring(&b, num);
   }
-  add_json_string(&b, jti, jti_len);
+  sfn_json_add_string(&b, jti, jti_len);
   luaL_addchar(&b, '}');
   luaL_pushresult(&b); /* 8 */
   push_b64url_of(L, 7); /* 9 */

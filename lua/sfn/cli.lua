@@ -18,6 +18,7 @@
 -- 130 on Ctrl-C.
 -- @module sfn.cli
 local sfn = require "sfn"
+local core = require "sfn.core"
 
 local cli = { _VERSION = sfn._VERSION, NAME = "sfn-map-runs" }
 
@@ -214,26 +215,6 @@ end
 
 -- JSON ---------------------------------------------------------------------
 
--- What Python's json.dumps(ensure_ascii=False) escapes, spelled the same way,
--- so the output is byte for byte what the AWS CLI would print.
-local ESCAPES = {
-  ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
-  ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
-}
-for b = 0, 31 do
-  local c = string.char(b)
-  ESCAPES[c] = ESCAPES[c] or ("\\u%04x"):format(b)
-end
-
--- A NUL in a pattern needs %z on Lua 5.1 and "\0" from 5.2 on.
-local SPECIAL = "[%z\1-\31\"\\]"
-do
-  local ok, found = pcall(string.find, "\0", SPECIAL)
-  if not (ok and found) then
-    SPECIAL = "[\0-\31\"\\]"
-  end
-end
-
 local REPLACEMENT = "\239\191\189" -- U+FFFD
 
 -- Returns s with every byte that is not part of a well-formed UTF-8 sequence
@@ -281,68 +262,30 @@ end
 cli.valid_utf8 = valid_utf8
 
 --- A JSON string literal, escaped as Python's `json.dumps(s, ensure_ascii=False)`
--- does; non-ASCII stays UTF-8 (invalid bytes become U+FFFD).
+-- does; non-ASCII stays UTF-8 (invalid bytes become U+FFFD). The escaping is
+-- `sfn.core.json_string`'s, in one pass.
+-- @function json_string
 -- @tparam string s
 -- @treturn string
-function cli.json_string(s)
-  s = valid_utf8(s)
-  if s:find(SPECIAL) then
-    s = s:gsub(SPECIAL, ESCAPES)
-  end
-  return '"' .. s .. '"'
-end
+cli.json_string = core.json_string
 
 local json_string = cli.json_string
+local json_object = core.json_object
 
-local function json_scalar(v)
-  local t = type(v)
-  if t == "string" then
-    return json_string(v)
-  elseif t == "boolean" then
-    return tostring(v)
-  elseif t == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then
-      return "null"
-    elseif v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
-      return ("%d"):format(v)
-    end
-    return ("%.17g"):format(v)
-  end
-  return "null"
-end
-
--- The members of a Map Run in the service model's order, and which are dates.
+-- The members of a Map Run in the service model's order (startDate and
+-- stopDate, ending in "Date", are written as ISO 8601).
 cli.MAP_RUN_KEYS = { "executionArn", "mapRunArn", "stateMachineArn", "startDate", "stopDate" }
 local MAP_RUN_KEYS = cli.MAP_RUN_KEYS
-local DATE_KEYS = { startDate = true, stopDate = true }
-
-local function indent(depth)
-  return ("    "):rep(depth)
-end
 
 --- One Map Run as the AWS CLI prints it inside the `mapRuns` array: 4-space
 -- indentation starting at `depth` levels, model order, dates as ISO 8601,
--- absent members (stopDate of a running Map Run) left out.
+-- absent members (stopDate of a running Map Run) left out. Written by
+-- `sfn.core.json_object`, which holds the AWS CLI's rules for values.
 -- @tparam table run a Map Run from the library
 -- @tparam[opt=0] number depth nesting level of the object
 -- @treturn string no trailing newline
 function cli.map_run_json(run, depth)
-  local pad = indent(depth or 0)
-  local inner = pad .. "    "
-  local parts = {}
-  for _, key in ipairs(MAP_RUN_KEYS) do
-    local v = run[key]
-    if v ~= nil then
-      if DATE_KEYS[key] and type(v) == "number" then
-        v = sfn.iso8601(v)
-      end
-      parts[#parts + 1] = inner .. '"' .. key .. '": ' .. json_scalar(v)
-    end
-  end
-  if #parts == 0 then
-    return pad .. "{}"
-  end
-  return pad .. "{\n" .. table.concat(parts, ",\n") .. "\n" .. pad .. "}"
+  return json_object(run, MAP_RUN_KEYS, depth)
 end
 
 -- The members of DescribeMapRun's output, of its counts and of an
@@ -365,31 +308,7 @@ local FLOAT_KEYS = { toleratedFailurePercentage = true }
 -- @tparam[opt=0] number depth
 -- @treturn string no trailing newline
 function cli.object_json(obj, keys, depth)
-  local pad = indent(depth or 0)
-  local inner = pad .. "    "
-  local parts = {}
-  for _, key in ipairs(keys) do
-    local v = obj[key]
-    local text
-    if type(v) == "table" then
-      text = cli.object_json(v, cli.COUNT_KEYS, (depth or 0) + 1):gsub("^%s+", "")
-    elseif v ~= nil then
-      if key:match("Date$") and type(v) == "number" then
-        v = sfn.iso8601(v)
-      end
-      text = json_scalar(v)
-      if FLOAT_KEYS[key] and type(v) == "number" and not text:find("[%.eEn]") then
-        text = text .. ".0"
-      end
-    end
-    if text then
-      parts[#parts + 1] = inner .. '"' .. key .. '": ' .. text
-    end
-  end
-  if #parts == 0 then
-    return pad .. "{}"
-  end
-  return pad .. "{\n" .. table.concat(parts, ",\n") .. "\n" .. pad .. "}"
+  return json_object(obj, keys, depth, cli.COUNT_KEYS, FLOAT_KEYS)
 end
 
 -- Formatters: item(run) as the runs arrive, finish(token) at the end. Nothing
