@@ -285,7 +285,9 @@ end
 -- it was last set. That clock moves only when nginx runs its event loop,
 -- i.e. after this request yielded (a read that had to wait); while it stands
 -- still the timeout set then is still exact, and nothing is done: lines
--- already buffered cost no clock update and no `settimeout`.
+-- already buffered cost no clock update and no `settimeout`. (With nginx's
+-- `timer_resolution` the clock lags by up to that interval, and so may the
+-- deadline; without it, as by default, nginx updates it after every wait.)
 -- Returns the clock value it is armed at, or nil, TimeoutError.
 local function rearm(sock, deadline, where, armed)
   local t = ngx.now()
