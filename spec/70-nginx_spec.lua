@@ -737,15 +737,29 @@ describe("OpenResty handlers", function()
       { case = "close-delimited", status = 200, body_len = 5000 },
       { case = "big-chunked", code = "ResponseError" },
       { case = "big-length", code = "ResponseError" },
+      { case = "lf-only", status = 200, body_len = 2, pad = "a b", rep = "1, 2" },
+      { case = "malformed-header", code = "ResponseError" },
+      { case = "no-status", code = "TransportError" },
+      { case = "huge-headers", code = "ResponseError" },
+      -- header lines arriving within the read timeout still hit the attempt's deadline
+      { case = "trickle", timeout = 0.5, code = "TimeoutError", within = 2 },
     }
     for _, c in ipairs(cases) do
       it(c.case, function()
         if skip_without_nginx() then return end
-        local doc = nginx.json("/transport", { case = c.case })
+        local t0 = os.time()
+        local doc = nginx.json("/transport", { case = c.case, timeout = c.timeout })
+        if c.within then
+          assert.is_true(os.time() - t0 <= c.within, "took " .. (os.time() - t0) .. " s")
+        end
         if c.code then
           assert.is_false(doc.ok, json.encode(doc))
           assert.are.equal(c.code, doc.error.code)
           return
+        end
+        if c.pad then
+          assert.are.equal(c.pad, doc.pad)
+          assert.are.equal(c.rep, doc.rep)
         end
         assert.is_true(doc.ok, json.encode(doc))
         assert.are.equal(c.status, doc.status)

@@ -40,11 +40,13 @@ function Driver:transport()
   if type(choice) == "function" then
     return choice
   end
-  if choice == "ngx" or (choice == nil and cosockets_available()) then
-    if not cosockets_available() then
+  -- choice is "ngx", "curl" or nil (driver.new checked it)
+  if choice ~= "curl" then
+    if cosockets_available() then
+      return require("sfn.ngx_transport").send
+    elseif choice == "ngx" then
       errors.raise("ConfigError", 'transport "ngx": cosockets are not available in this context')
     end
-    return require("sfn.ngx_transport").send
   end
   return nil
 end
@@ -113,8 +115,7 @@ end
 function Driver:call(send, op_name, params)
   -- this driver carries out a user's function or cosockets
   local call = core.call(self.policy, params, op_name, type(self.choice) == "function" and "function" or "ngx")
-  local credentials, cfg = self.cfg.credentials, self.cfg
-  local io = credentials_io(cfg, send)
+  local cfg = self.cfg
   while true do
     local action, arg = call:next()
     if action == "send" then
@@ -125,7 +126,14 @@ function Driver:call(send, op_name, params)
         call:failed(not ok, ok and headers or status)
       end
     elseif action == "credentials" then
-      call:credentials(pcall(credentials, arg, io))
+      -- the I/O object for this send function, made on the first call
+      -- that asks for credentials and kept with the driver
+      local io = self.io
+      if io == nil or self.io_send ~= send then
+        io = credentials_io(cfg, send)
+        self.io, self.io_send = io, send
+      end
+      call:credentials(pcall(cfg.credentials, arg, io))
     elseif action == "sleep" then
       sleep_for(cfg, arg)
     elseif action == "done" then

@@ -38,6 +38,7 @@ local ngx = rawget(_G, "ngx")
 local tonumber, tostring, type, pairs = tonumber, tostring, type, pairs
 local concat = table.concat
 local floor = math.floor
+local byte, sub, find, lower = string.byte, string.sub, string.find, string.lower
 
 local has_resty_http, resty_http = pcall(require, "resty.http")
 if not has_resty_http or type(resty_http) ~= "table" or type(resty_http.new) ~= "function" then
@@ -120,6 +121,37 @@ local function parse_url(url)
   return scheme, host, port, rest
 end
 
+-- parse_url's results by URL string, with what `open` derives from them:
+-- most programs call one or two endpoints. Emptied when full.
+local URL_CACHE_SIZE = 32
+local url_cache, url_cached = {}, 0
+
+-- The parsed URL as { scheme=, host=, port=, path=, where= "host:port",
+-- address= (what to connect to: "localhost" as 127.0.0.1, no brackets) };
+-- or nil, why.
+local function parsed_url(url)
+  local e = url_cache[url]
+  if e then
+    return e
+  end
+  local scheme, host, port, path = parse_url(url)
+  if not scheme then
+    return nil, host
+  end
+  -- "localhost" is loopback (RFC 6761): no resolver needed for it; TLS
+  -- still checks the certificate against the name "localhost".
+  e = {
+    scheme = scheme, host = host, port = port, path = path, where = host .. ":" .. port,
+    address = host:lower() == "localhost" and "127.0.0.1" or host,
+  }
+  if url_cached >= URL_CACHE_SIZE then
+    url_cache, url_cached = {}, 0
+  end
+  url_cache[url] = e
+  url_cached = url_cached + 1
+  return e
+end
+
 local function to_ms(seconds, default)
   seconds = tonumber(seconds) or default
   local ms = floor(seconds * 1000 + 0.5)
@@ -150,81 +182,145 @@ end
 -- Header names we write ourselves or that would break framing.
 local RESERVED = { ["content-length"] = true, ["transfer-encoding"] = true, ["connection"] = true }
 
--- The request head: request line, the given headers, Content-Length.
+-- Bytes allowed in a header name: RFC 9110 tchar, [%w!#$%%&'*+.^_`|~-].
+local TCHAR = {}
+for b = 48, 57 do TCHAR[b] = true end
+for b = 65, 90 do TCHAR[b] = true end
+for b = 97, 122 do TCHAR[b] = true end
+for i = 1, #"!#$%&'*+.^_`|~-" do TCHAR[byte("!#$%&'*+.^_`|~-", i)] = true end
+
+-- Request header names already checked, mapped to their lower case: a
+-- program sends the same few names on every call. Emptied when full.
+local NAME_CACHE_SIZE = 64
+local name_cache, names_cached = {}, 0
+
+-- The lower-cased name when `name` is a valid header name, else nil.
+local function header_name(name)
+  local l = name_cache[name]
+  if l then
+    return l
+  end
+  if type(name) ~= "string" or name == "" then
+    return nil
+  end
+  for i = 1, #name do
+    if not TCHAR[byte(name, i)] then
+      return nil
+    end
+  end
+  l = lower(name)
+  if names_cached >= NAME_CACHE_SIZE then
+    name_cache, names_cached = {}, 0
+  end
+  name_cache[name] = l
+  names_cached = names_cached + 1
+  return l
+end
+
+-- Whether `method` is one or more upper-case letters (^%u+$).
+local function good_method(method)
+  if method == "POST" or method == "GET" then
+    return true
+  end
+  if type(method) ~= "string" or method == "" then
+    return false
+  end
+  for i = 1, #method do
+    local b = byte(method, i)
+    if b < 65 or b > 90 then
+      return false
+    end
+  end
+  return true
+end
+
+-- The request head: request line, the given headers, Content-Length; then
+-- the body. One pass over the headers, one concatenation.
 local function request_head(request, path, host, port, scheme)
   local method = request.method or "POST"
-  if type(method) ~= "string" or not method:match("^%u+$") then
+  if not good_method(method) then
     return nil, "bad method"
   end
   local body = request.body or ""
   if type(body) ~= "string" then
     return nil, "body must be a string"
   end
-  local lines = { method .. " " .. path .. " HTTP/1.1" }
+  local buf = { method, " ", path, " HTTP/1.1\r\n" }
+  local n = 4
   local has_host = false
   for name, value in pairs(request.headers or {}) do
-    if type(name) ~= "string" or not name:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+    local l = header_name(name)
+    if not l then
       return nil, "bad header name " .. tostring(name)
     end
-    value = tostring(value)
-    if value:find("[\r\n%z]") then
+    if type(value) ~= "string" then
+      value = tostring(value)
+    end
+    if find(value, "\r", 1, true) or find(value, "\n", 1, true) or find(value, "\0", 1, true) then
       return nil, "header " .. name .. " holds a line break"
     end
-    local lower = name:lower()
-    if lower == "host" then
+    if l == "host" then
       has_host = true
     end
-    if not RESERVED[lower] then
-      lines[#lines + 1] = name .. ": " .. value
+    if not RESERVED[l] then
+      buf[n + 1], buf[n + 2], buf[n + 3], buf[n + 4] = name, ": ", value, "\r\n"
+      n = n + 4
     end
   end
   if not has_host then
     local default_port = (scheme == "https" and 443 or 80)
-    local h = host:find(":", 1, true) and ("[" .. host .. "]") or host
-    lines[#lines + 1] = "Host: " .. h .. (port == default_port and "" or (":" .. port))
+    local h = find(host, ":", 1, true) and ("[" .. host .. "]") or host
+    buf[n + 1] = "Host: " .. h .. (port == default_port and "" or (":" .. port)) .. "\r\n"
+    n = n + 1
   end
-  lines[#lines + 1] = "Content-Length: " .. #body
-  lines[#lines + 1] = ""
-  lines[#lines + 1] = body
-  return concat(lines, "\r\n")
+  buf[n + 1], buf[n + 2], buf[n + 3], buf[n + 4] = "Content-Length: ", #body, "\r\n\r\n", body
+  return concat(buf, "", 1, n + 4)
 end
 
 -- Our own HTTP/1.1 client ------------------------------------------------------
 
--- A reply being read: limits shared by the header and body readers.
-local function remaining_ms(deadline)
-  local left = deadline - now()
-  if left <= 0 then
-    return nil
+-- The read timeout follows the attempt's deadline: before every read it is
+-- set to what is left, so a server trickling header lines or chunks still
+-- runs out of time. `armed` is the nginx clock (`ngx.now()`, cached) when
+-- it was last set. That clock moves only when nginx runs its event loop,
+-- i.e. after this request yielded (a read that had to wait); while it stands
+-- still the timeout set then is still exact, and nothing is done: lines
+-- already buffered cost no clock update and no `settimeout`. (With nginx's
+-- `timer_resolution` the clock lags by up to that interval, and so may the
+-- deadline; without it, as by default, nginx updates it after every wait.)
+-- Returns the clock value it is armed at, or nil, TimeoutError.
+local function rearm(sock, deadline, where, armed)
+  local t = ngx.now()
+  if t == armed then
+    return t
   end
-  return to_ms(left, 0)
-end
-
--- Sets the read timeout to what is left of the attempt.
-local function arm(sock, deadline, where)
-  local ms = remaining_ms(deadline)
-  if not ms then
+  local left = deadline - t
+  if left <= 0 then
     return nil, timeout_error("timed out: ngx: reading from " .. where .. ": the attempt's time ran out")
   end
-  sock:settimeout(ms)
-  return true
+  sock:settimeout(to_ms(left, 0))
+  return t
 end
 
-local function read_line(sock, deadline, where, what)
-  local ok, err = arm(sock, deadline, where)
-  if not ok then
+-- One line; returns line, armed; or nil, err, the cosocket's error string.
+local function read_line(sock, deadline, where, what, armed)
+  local err
+  armed, err = rearm(sock, deadline, where, armed)
+  if not armed then
     return nil, err
   end
   local line, rerr = sock:receive("*l")
   if not line then
     return nil, socket_error("reading " .. what .. " from", where, rerr), rerr
   end
-  return line
+  return line, armed
 end
 
-local function read_exactly(sock, n, deadline, where, what)
-  local ok, err = arm(sock, deadline, where)
-  if not ok then
+-- n bytes; returns data, armed; or nil, err.
+local function read_exactly(sock, n, deadline, where, what, armed)
+  local err
+  armed, err = rearm(sock, deadline, where, armed)
+  if not armed then
     return nil, err
   end
   local data, rerr, partial = sock:receive(n)
@@ -235,60 +331,106 @@ local function read_exactly(sock, n, deadline, where, what)
     end
     return nil, socket_error("reading " .. what .. " from", where, rerr)
   end
-  return data
+  return data, armed
+end
+
+local function digit(b)
+  return b ~= nil and b >= 48 and b <= 57
+end
+
+-- A status line, as ^HTTP/(%d%.%d) (%d%d%d) ?(.*)$ would split it (without
+-- a pattern: string.match stops LuaJIT's compiler): version, status, reason.
+local function status_line(line)
+  if sub(line, 1, 5) ~= "HTTP/" then
+    return nil
+  end
+  local v1, dot, v2, sp, d1, d2, d3, sp2 = byte(line, 6, 13)
+  if not (digit(v1) and dot == 46 and digit(v2) and sp == 32 and digit(d1) and digit(d2) and digit(d3)) then
+    return nil
+  end
+  return sub(line, 6, 8), (d1 - 48) * 100 + (d2 - 48) * 10 + (d3 - 48), sub(line, sp2 == 32 and 14 or 13)
+end
+
+-- %s: what may surround a header's name and value.
+local SPACE = { [9] = true, [10] = true, [11] = true, [12] = true, [13] = true, [32] = true }
+
+-- A header line, as ^([^:%s]+):%s*(.-)%s*$ would split it: name, value; or
+-- nil. Linear.
+local function header_line(line)
+  local colon = find(line, ":", 1, true)
+  if not colon or colon == 1 then
+    return nil
+  end
+  for i = 1, colon - 1 do
+    if SPACE[byte(line, i)] then
+      return nil
+    end
+  end
+  local i, j = colon + 1, #line
+  while i <= j and SPACE[byte(line, i)] do
+    i = i + 1
+  end
+  while j >= i and SPACE[byte(line, j)] do
+    j = j - 1
+  end
+  return sub(line, 1, colon - 1), sub(line, i, j)
 end
 
 -- Reads the status line and headers. Returns status, reason, headers,
--- version, header bytes; or nil, err, stale (true when nothing at all came back).
-local function read_head(sock, deadline, where)
+-- version, header bytes, armed; or nil, err, stale (true when nothing at all
+-- came back).
+local function read_head(sock, deadline, where, armed)
   local size = 0
+  local max = M.MAX_HEADER
   while true do
-    local line, err, raw = read_line(sock, deadline, where, "the status line")
+    local line, err, raw = read_line(sock, deadline, where, "the status line", armed)
     if not line then
-      local gone = raw == "closed" or (type(raw) == "string" and raw:find("reset", 1, true) ~= nil)
+      local gone = raw == "closed" or (type(raw) == "string" and find(raw, "reset", 1, true) ~= nil)
       return nil, err, gone and size == 0
     end
+    armed = err
     size = size + #line + 2
-    local version, status, reason = line:match("^HTTP/(%d%.%d) (%d%d%d) ?(.*)$")
-    status = tonumber(status)
+    local version, status, reason = status_line(line)
     if not status then
       return nil, transport_error(("ngx: %s sent no HTTP status line"):format(where), true)
     end
     local headers = {}
     while true do
-      line, err = read_line(sock, deadline, where, "headers")
+      line, err = read_line(sock, deadline, where, "headers", armed)
       if not line then
         return nil, err
       end
+      armed = err
       size = size + #line + 2
-      if size > M.MAX_HEADER then
-        return nil, response_error(("reply headers larger than %d bytes"):format(M.MAX_HEADER))
+      if size > max then
+        return nil, response_error(("reply headers larger than %d bytes"):format(max))
       end
       if line == "" then
         break
       end
-      local name, value = line:match("^([^:%s]+):%s*(.-)%s*$")
+      local name, value = header_line(line)
       if not name then
         return nil, response_error(("ngx: %s sent a malformed header line"):format(where))
       end
-      name = name:lower()
+      name = lower(name)
       local old = headers[name]
       headers[name] = old and (old .. ", " .. value) or value
     end
     -- 1xx replies (100 Continue, 103 Early Hints) come before the real one.
     if status >= 200 or status == 101 then
-      return status, reason, headers, version, size
+      return status, reason, headers, version, size, armed
     end
   end
 end
 
-local function read_chunked(sock, deadline, where, budget)
+local function read_chunked(sock, deadline, where, budget, armed)
   local parts, total = {}, 0
   while true do
-    local line, err = read_line(sock, deadline, where, "a chunk size")
+    local line, err = read_line(sock, deadline, where, "a chunk size", armed)
     if not line then
       return nil, err
     end
+    armed = err
     local hex = line:match("^%s*(%x+)%s*;?.*$")
     if not hex or #hex > 8 then
       return nil, transport_error(("ngx: %s sent a bad chunk size"):format(where), true)
@@ -297,10 +439,11 @@ local function read_chunked(sock, deadline, where, budget)
     if n == 0 then
       -- trailers, up to the empty line
       repeat
-        line, err = read_line(sock, deadline, where, "trailers")
+        line, err = read_line(sock, deadline, where, "trailers", armed)
         if not line then
           return nil, err
         end
+        armed = err
       until line == ""
       return concat(parts)
     end
@@ -309,15 +452,17 @@ local function read_chunked(sock, deadline, where, budget)
       return nil, response_error(("reply larger than %d bytes"):format(M.MAX_REPLY))
     end
     local data
-    data, err = read_exactly(sock, n, deadline, where, "a chunk")
+    data, err = read_exactly(sock, n, deadline, where, "a chunk", armed)
     if not data then
       return nil, err
     end
+    armed = err
     parts[#parts + 1] = data
-    line, err = read_line(sock, deadline, where, "a chunk end")
+    line, err = read_line(sock, deadline, where, "a chunk end", armed)
     if not line then
       return nil, err
     end
+    armed = err
     if line ~= "" then
       return nil, transport_error(("ngx: %s sent a malformed chunk"):format(where), true)
     end
@@ -325,11 +470,12 @@ local function read_chunked(sock, deadline, where, budget)
 end
 
 -- Body up to the connection's end (no length given): never reusable.
-local function read_to_close(sock, deadline, where, budget)
+local function read_to_close(sock, deadline, where, budget, armed)
   local parts, total = {}, 0
   while true do
-    local ok, err = arm(sock, deadline, where)
-    if not ok then
+    local err
+    armed, err = rearm(sock, deadline, where, armed)
+    if not armed then
       return nil, err
     end
     local data, rerr, partial = sock:receive(8192)
@@ -349,38 +495,55 @@ local function read_to_close(sock, deadline, where, budget)
   end
 end
 
--- One exchange on a connected socket. Returns status, headers, body, reason,
--- reusable; or nil, err, stale.
-local function exchange(sock, head, deadline, where, method)
+-- Whether s is one or more ASCII digits (^%d+$).
+local function all_digits(s)
+  local n = #s
+  if n == 0 then
+    return false
+  end
+  for i = 1, n do
+    local b = byte(s, i)
+    if b < 48 or b > 57 then
+      return false
+    end
+  end
+  return true
+end
+
+-- One exchange on a connected socket whose read timeout was set at clock
+-- `armed` (or nil). Returns status, headers, body, reason, reusable; or nil,
+-- err, stale.
+local function exchange(sock, head, deadline, where, method, armed)
   local sent, err = sock:send(head)
   if not sent then
     return nil, socket_error("sending to", where, err), err == "closed" or err == "broken pipe"
-      or (type(err) == "string" and err:find("reset", 1, true) ~= nil)
+      or (type(err) == "string" and find(err, "reset", 1, true) ~= nil)
   end
   local status, reason, headers, version, size
-  status, reason, headers, version, size = read_head(sock, deadline, where)
+  status, reason, headers, version, size, armed = read_head(sock, deadline, where, armed)
   if not status then
     return nil, reason, headers -- err, stale
   end
-  local connection = (headers["connection"] or ""):lower()
+  local connection = headers["connection"]
   local reusable
   if version == "1.0" then
-    reusable = connection:find("keep-alive", 1, true) ~= nil
+    reusable = connection ~= nil and find(lower(connection), "keep-alive", 1, true) ~= nil
   else
-    reusable = connection:find("close", 1, true) == nil
+    reusable = connection == nil or find(lower(connection), "close", 1, true) == nil
   end
   local budget = M.MAX_REPLY - size
   local body
   local te = headers["transfer-encoding"]
+  local length = headers["content-length"]
   if method == "HEAD" or status == 204 or status == 304 then
     body = ""
   elseif te and te:lower() ~= "identity" then
     if not te:lower():find("chunked%s*$") then
       return nil, response_error(("ngx: %s sent an unsupported transfer-encoding %q"):format(where, te))
     end
-    body, err = read_chunked(sock, deadline, where, budget)
-  elseif headers["content-length"] then
-    local n = headers["content-length"]:match("^%d+$") and tonumber(headers["content-length"])
+    body, err = read_chunked(sock, deadline, where, budget, armed)
+  elseif length then
+    local n = all_digits(length) and tonumber(length)
     if not n then
       return nil, response_error(("ngx: %s sent a bad Content-Length"):format(where))
     end
@@ -390,11 +553,11 @@ local function exchange(sock, head, deadline, where, method)
     if n == 0 then
       body = ""
     else
-      body, err = read_exactly(sock, n, deadline, where, "the body")
+      body, err = read_exactly(sock, n, deadline, where, "the body", armed)
     end
   else
     reusable = false
-    body, err = read_to_close(sock, deadline, where, budget)
+    body, err = read_to_close(sock, deadline, where, budget, armed)
   end
   if not body then
     return nil, err
@@ -402,38 +565,47 @@ local function exchange(sock, head, deadline, where, method)
   return status, headers, body, reason, reusable
 end
 
+-- The cosocket connect options of a URL and CA: its pool; kept in the
+-- parsed URL (see `parsed_url`) for the last CA it was used with.
+local function pool_options(u, ca_file)
+  local opts = u.pool_options
+  if not opts or (u.scheme == "https" and u.pool_ca ~= ca_file) then
+    opts = { pool = pool_name(u.scheme, u.host, u.port, ca_file) }
+    u.pool_options, u.pool_ca = opts, ca_file
+  end
+  -- connect reads the table before it yields: sharing it is safe
+  opts.pool_size = M.POOL_SIZE
+  return opts
+end
+
 -- Connects (or takes a pooled connection) and does the TLS handshake.
-local function open(scheme, host, port, request)
+-- `u` is the parsed URL (`parsed_url`).
+local function open(u, request)
   local sock, err = ngx.socket.tcp()
   if not sock then
     return nil, transport_error("ngx: no cosocket: " .. tostring(err), false)
   end
-  local where = host .. ":" .. port
   local connect_ms = to_ms(request.connect_timeout, 10)
   local timeout_ms = to_ms(request.timeout, 60)
   sock:settimeouts(connect_ms, timeout_ms, timeout_ms)
   local ok
-  -- "localhost" is loopback (RFC 6761): no resolver needed for it; TLS
-  -- still checks the certificate against the name "localhost".
-  local address = host:lower() == "localhost" and "127.0.0.1" or host
-  if address:find(":", 1, true) then
+  local address = u.address
+  if find(address, ":", 1, true) then
     address = "[" .. address .. "]" -- IPv6, as nginx parses it
   end
-  ok, err = sock:connect(address, port, {
-    pool = pool_name(scheme, host, port, request.ca_file), pool_size = M.POOL_SIZE,
-  })
+  ok, err = sock:connect(address, u.port, pool_options(u, request.ca_file))
   if not ok then
-    return nil, socket_error("connecting to", where, err)
+    return nil, socket_error("connecting to", u.where, err)
   end
   local reused = (sock:getreusedtimes() or 0) > 0
-  if scheme == "https" and not reused then
+  if u.scheme == "https" and not reused then
     -- verification on; SNI and the host-name check use the URL's host.
     -- ngx_lua checks DNS names only: an IP address endpoint fails with
     -- "certificate host mismatch".
-    ok, err = sock:sslhandshake(nil, host, true)
+    ok, err = sock:sslhandshake(nil, u.host, true)
     if not ok then
       sock:close()
-      return nil, socket_error("TLS handshake with", where, err)
+      return nil, socket_error("TLS handshake with", u.where, err)
     end
   end
   return sock, nil, reused
@@ -454,26 +626,28 @@ local function send_builtin(request)
   if why then
     return nil, why
   end
-  local scheme, host, port, path = parse_url(request.url)
-  if not scheme then
-    return nil, "bad url: " .. host
+  local u, uerr = parsed_url(request.url)
+  if not u then
+    return nil, "bad url: " .. uerr
   end
-  local head, herr = request_head(request, path, host, port, scheme)
+  local head, herr = request_head(request, u.path, u.host, u.port, u.scheme)
   if not head then
     return nil, herr
   end
-  local where = host .. ":" .. port
-  local deadline = now() + (tonumber(request.timeout) or 60)
+  local where = u.where
+  local start = now()
+  local deadline = start + (tonumber(request.timeout) or 60)
   -- A pooled connection the server has closed in the meantime fails before
   -- any reply byte: then once more on a fresh connection (ListMapRuns only
   -- reads, so resending is safe), as libcurl does.
   for _ = 1, 3 do
-    local sock, err, reused = open(scheme, host, port, request)
+    local sock, err, reused = open(u, request)
     if not sock then
       error(err, 0)
     end
-    -- on failure: nil, err, stale
-    local status, headers, body, reason, reusable = exchange(sock, head, deadline, where, request.method)
+    -- `open` set the read timeout to the whole attempt: exact while the
+    -- clock still reads `start`. On failure: nil, err, stale.
+    local status, headers, body, reason, reusable = exchange(sock, head, deadline, where, request.method, start)
     if status then
       if reusable then
         local ok = sock:setkeepalive(M.KEEPALIVE_TIMEOUT, M.POOL_SIZE)
@@ -504,15 +678,16 @@ local function send_resty_http(request)
   if not http then
     return nil, "lua-resty-http is not installed"
   end
-  local scheme, host, port, path = parse_url(request.url)
-  if not scheme then
-    return nil, "bad url: " .. host
+  local u, uerr = parsed_url(request.url)
+  if not u then
+    return nil, "bad url: " .. uerr
   end
+  local scheme, host, port, path = u.scheme, u.host, u.port, u.path
   local body = request.body or ""
   if type(body) ~= "string" then
     return nil, "body must be a string"
   end
-  local where = host .. ":" .. port
+  local where = u.where
   local deadline = now() + (tonumber(request.timeout) or 60)
   local headers = {}
   for name, value in pairs(request.headers or {}) do
@@ -526,7 +701,7 @@ local function send_resty_http(request)
   local timeout_ms = to_ms(request.timeout, 60)
   httpc:set_timeouts(to_ms(request.connect_timeout, 10), timeout_ms, timeout_ms)
   local version = tonumber((tostring(http._VERSION or "0")):match("^(%d+%.%d+)")) or 0
-  local address = host:lower() == "localhost" and "127.0.0.1" or host
+  local address = u.address
   local ok, err
   if version >= 0.16 then
     ok, err = httpc:connect {

@@ -317,6 +317,38 @@ FIXTURES.continue = function()
   raw("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 end
 
+-- line endings without CR, padded and repeated headers
+FIXTURES["lf-only"] = function()
+  raw("HTTP/1.1 200 OK\nContent-Length: 2\nX-Pad: \t a b  \nX-Rep: 1\nx-rep: 2\nConnection: close\n\nok")
+end
+
+FIXTURES["malformed-header"] = function()
+  raw("HTTP/1.1 200 OK\r\nBad Header: x\r\nContent-Length: 0\r\n\r\n")
+end
+
+FIXTURES["no-status"] = function()
+  raw("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n")
+end
+
+-- 70 KiB of headers, over the 64 KiB cap
+FIXTURES["huge-headers"] = function()
+  raw("HTTP/1.1 200 OK\r\n" .. ("X-Filler: " .. ("f"):rep(1000) .. "\r\n"):rep(70) .. "Content-Length: 0\r\n\r\n")
+end
+
+-- a header line every 100 ms for 3 s: each read is quick, the attempt is not
+FIXTURES.trickle = function()
+  ngx.req.read_body()
+  local sock = assert(ngx.req.socket(true))
+  sock:send("HTTP/1.1 200 OK\r\n")
+  for i = 1, 30 do
+    ngx.sleep(0.1)
+    if not sock:send(("X-Slow-%d: y\r\n"):format(i)) then
+      return
+    end
+  end
+  sock:send("Content-Length: 0\r\n\r\n")
+end
+
 FIXTURES["close-delimited"] = function()
   raw("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" .. ("z"):rep(5000))
 end
@@ -335,6 +367,7 @@ local EXPECTED = {
   length = ("x"):rep(100000),
   continue = "ok",
   ["close-delimited"] = ("z"):rep(5000),
+  ["lf-only"] = "ok",
 }
 
 -- /transport?case=: sends one request with sfn.ngx_transport's own client to
@@ -344,7 +377,7 @@ function handler.transport_case()
   local transport = require "sfn.ngx_transport"
   local ok, status, headers, body = pcall(transport.send_builtin, {
     method = "POST", url = settings.self_url .. "/fixture/" .. case,
-    headers = { ["X-Test"] = case }, body = "{}", connect_timeout = 2, timeout = 10,
+    headers = { ["X-Test"] = case }, body = "{}", connect_timeout = 2, timeout = tonumber(ngx.var.arg_timeout) or 10,
   })
   local out
   if not ok then
@@ -354,7 +387,7 @@ function handler.transport_case()
   else
     out = {
       ok = true, status = status, body_len = #body, body_ok = EXPECTED[case] == nil or EXPECTED[case] == body,
-      location = headers.location,
+      location = headers.location, pad = headers["x-pad"], rep = headers["x-rep"],
     }
   end
   reply(out)
