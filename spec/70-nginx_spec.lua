@@ -630,7 +630,7 @@ describe("OpenResty handlers", function()
       assert.are.equal("ngx", doc.transport)
       assert.are.equal("TransportError", doc.error.code)
       assert.is_false(doc.error.retryable)
-      assert.are.equal(1, doc.error.attempts) -- not retried
+      assert.are.equal(1, doc.error.attempts, doc.log) -- not retried
       assert.truthy(doc.log:find("TransportError", 1, true))
     end)
 
