@@ -11,7 +11,7 @@
 #include "compat.h"
 #include "sigv4.h"
 
-#define SFN_CURL_API_VERSION 2
+#define SFN_CURL_API_VERSION 3
 
 /* One connection (a curl easy handle and its buffers), per client. */
 typedef struct sfn_curl_conn sfn_curl_conn;
@@ -23,8 +23,9 @@ typedef struct sfn_curl_options {
   size_t reply_limit;   /* bytes; a longer reply is a ResponseError */
 } sfn_curl_options;
 
-/* One reply. The body belongs to the receiver (free it), so that nothing
- * points into the connection once Lua runs again. */
+/* One reply. The body belongs to the receiver, so that nothing points into
+ * the connection once Lua runs again: it frees it or hands it back with
+ * reuse once it is done with it. */
 typedef struct sfn_curl_reply {
   long status;
   char reason[64];
@@ -35,6 +36,7 @@ typedef struct sfn_curl_reply {
   char retry_after[32]; /* x-amz-retry-after (milliseconds), or "" */
   char *body;  /* malloc'd, NUL-terminated; may be NULL when empty */
   size_t body_len;
+  size_t body_cap; /* bytes allocated at body */
 } sfn_curl_reply;
 
 typedef struct sfn_curl_api {
@@ -48,6 +50,13 @@ typedef struct sfn_curl_api {
   int (*post)(lua_State *L, sfn_curl_conn *conn, const char *url,
               const sfn_header *headers, size_t header_count,
               const char *body, size_t body_len, sfn_curl_reply *out);
+  /* Takes back a reply's body buffer (cap bytes) for the connection's next
+   * reply, or frees it: the connection holds one buffer at most, of a
+   * bounded size. Without it, a buffer of each reply's size is allocated
+   * and freed between the allocations of the page it decodes into, and
+   * malloc's heap grows in fragments (peak RSS over 300 pages of 1,000 Map
+   * Runs: +1.2 MiB over one page, +0.5 MiB with reuse). */
+  void (*reuse)(sfn_curl_conn *conn, char *body, size_t cap);
   const char *(*version_string)(void);
 } sfn_curl_api;
 

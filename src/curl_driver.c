@@ -91,6 +91,7 @@ static void send_request(lua_State *L, sfn_call *call, sfn_client *c,
   sfn_curl_reply got;
   sfn_reply reply;
   const char *body;
+  char *body_buffer;
   size_t body_len;
   if (conn == NULL) {
     sfn_call_transport_error(L, call, call_idx);
@@ -115,7 +116,12 @@ static void send_request(lua_State *L, sfn_call *call, sfn_client *c,
   reply.retry_after = got.retry_after;
   reply.body = got.body != NULL ? got.body : "";
   reply.body_len = got.body_len;
-  sfn_call_reply(L, call, call_idx, &reply, got.body);
+  body_buffer = sfn_call_reply(L, call, call_idx, &reply, got.body);
+  /* a hook may have closed the client's connection meanwhile */
+  if (c->conn != NULL && body_buffer != NULL)
+    c->curl->reuse(c->conn, body_buffer, got.body_cap);
+  else
+    free(body_buffer);
 }
 
 void sfn_client_fetch(lua_State *L, int client_idx, const sfn_operation *op,

@@ -36,7 +36,8 @@ typedef enum call_state {
   ST_AWAIT_REPLY,
   ST_BACKOFF,        /* waits `delay` before the next attempt */
   ST_DONE,
-  ST_FAILED
+  ST_FAILED,
+  ST_OVER            /* the outcome was handed over */
 } call_state;
 
 struct sfn_call {
@@ -152,9 +153,20 @@ sfn_action sfn_call_next(lua_State *L, sfn_call *call, int call_idx) {
     call->state = ST_START;
     return SFN_ACT_SLEEP;
   case ST_DONE:
-  case ST_FAILED:
+  case ST_FAILED: {
+    int action = call->state == ST_DONE ? SFN_ACT_DONE : SFN_ACT_FAIL;
+    /* handed over, not kept: a call is collected one cycle after it is
+     * garbage (it has a finalizer), and a page it still held would be too */
     push_slot(L, call_idx, UV_OUTCOME);
-    return call->state == ST_DONE ? SFN_ACT_DONE : SFN_ACT_FAIL;
+    lua_pushnil(L);
+    set_slot(L, call_idx, UV_OUTCOME);
+    call->state = ST_OVER;
+    return action;
+  }
+  case ST_OVER:
+    sfn_error_raisef(L, "ValidationError",
+                     "sfn.Call: the call is over, its outcome handed over");
+    return SFN_ACT_FAIL;
   default:
     sfn_error_raisef(L, "ValidationError",
                      "sfn.Call: the pending action has no answer yet");
@@ -460,16 +472,17 @@ static void settle(lua_State *L, sfn_call *call, int call_idx, int ok,
   }
 }
 
-void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
-                    const sfn_reply *reply, char *owned_body) {
+char *sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
+                     const sfn_reply *reply, char *owned_body) {
   int ok;
   call_idx = lua_absindex(L, call_idx);
-  call->owned_body = owned_body; /* freed by __gc should decoding raise */
+  call->owned_body = owned_body; /* freed by __gc should anything raise */
   expect_state(L, call, ST_AWAIT_REPLY, "reply");
   ok = call->op->decode(L, reply);
-  free(call->owned_body);
-  call->owned_body = NULL;
   settle(L, call, call_idx, ok, reply->date, reply->retry_after);
+  owned_body = call->owned_body;
+  call->owned_body = NULL;
+  return owned_body;
 }
 
 void sfn_call_transport_error(lua_State *L, sfn_call *call, int call_idx) {

@@ -61,9 +61,10 @@ void sfn_call_credentials(lua_State *L, sfn_call *call, int call_idx, int ok,
                           int value_idx);
 
 /* Answers SEND with a reply (its Date and x-amz-retry-after included). The
- * call takes owned_body (malloc'd, may be NULL) and frees it. */
-void sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
-                    const sfn_reply *reply, char *owned_body);
+ * call owns owned_body (malloc'd, may be NULL) while it decodes and settles
+ * (its __gc frees it should either raise) and then gives it back. */
+char *sfn_call_reply(lua_State *L, sfn_call *call, int call_idx,
+                     const sfn_reply *reply, char *owned_body);
 
 /* Answers SEND with the transport's sfn.Error on top of the stack (popped). */
 void sfn_call_transport_error(lua_State *L, sfn_call *call, int call_idx);

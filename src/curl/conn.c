@@ -118,9 +118,10 @@ static int conn_post(lua_State *L, sfn_curl_conn *conn, const char *url,
   COPY_FIELD(out->content_type, t->content_type);
   COPY_FIELD(out->date, t->date);
   COPY_FIELD(out->retry_after, t->retry_after);
-  /* the body changes hands: the next transfer grows a new buffer */
+  /* the body changes hands until reuse gives it back */
   out->body = t->body;
   out->body_len = t->len;
+  out->body_cap = t->cap;
   /* the next body starts as large as this one (up to SIZE_HINT_MAX) */
   t->size_hint = t->len < SIZE_HINT_MAX ? t->len + 1 : SIZE_HINT_MAX;
   t->body = NULL;
@@ -128,9 +129,20 @@ static int conn_post(lua_State *L, sfn_curl_conn *conn, const char *url,
   return 1;
 }
 
+static void conn_reuse(sfn_curl_conn *conn, char *body, size_t cap) {
+  sfn_transfer *t = &conn->transfer;
+  if (t->body != NULL || cap > SIZE_HINT_MAX) { /* a re-entrant call's, or huge */
+    free(body);
+    return;
+  }
+  t->body = body;
+  t->cap = cap;
+}
+
 static const char *version_string(void) {
   return curl_version_info(CURLVERSION_NOW)->version;
 }
 
 const sfn_curl_api sfn_curl_api_impl = {SFN_CURL_API_VERSION, conn_open,
-                                        conn_close, conn_post, version_string};
+                                        conn_close, conn_post, conn_reuse,
+                                        version_string};
