@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "token.h"
 
 /* The escape letter of each ASCII byte ('u': \u00XX), 0 when it passes. */
 static const char ESCAPE[128] = {
@@ -65,31 +66,9 @@ size_t sfn_json_escape(char *out, const char *s, size_t *pos, size_t limit,
       }
       i++;
     } else {
-      size_t size = 0, k;
-      unsigned lo = 0x80, hi = 0xBF;
-      int good;
-      if (c >= 0xC2 && c <= 0xDF) {
-        size = 2;
-      } else if (c >= 0xE0 && c <= 0xEF) {
-        size = 3;
-        if (c == 0xE0) lo = 0xA0;
-        else if (c == 0xED) hi = 0x9F;
-      } else if (c >= 0xF0 && c <= 0xF4) {
-        size = 4;
-        if (c == 0xF0) lo = 0x90;
-        else if (c == 0xF4) hi = 0x8F;
-      }
-      good = size > 0;
-      for (k = 1; good && k < size; k++) {
-        unsigned d;
-        if (i + k >= n) {
-          good = 0;
-          break;
-        }
-        d = u[i + k];
-        if (d < (k == 1 ? lo : 0x80) || d > (k == 1 ? hi : 0xBF)) good = 0;
-      }
-      if (good) {
+      unsigned long cp;
+      size_t size = sfn_utf8_next(u + i, u + n, &cp);
+      if (size > 0) {
         memcpy(out + o, u + i, size);
         o += size;
         i += size;
@@ -425,6 +404,43 @@ static int l_json_string(lua_State *L) {
 }
 
 /***
+ * A string with each byte that is not part of well-formed UTF-8 replaced by
+ * U+FFFD (the rule `json_string` applies), for text output.
+ * @function valid_utf8
+ * @tparam string s any bytes
+ * @treturn string s itself when it is well-formed
+ * @raise ValidationError when `s` is not a string
+ */
+static int l_valid_utf8(lua_State *L) {
+  size_t n, i = 0, size;
+  unsigned long cp;
+  const unsigned char *s;
+  luaL_Buffer b;
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return sfn_error_raisef(L, "ValidationError",
+                            "valid_utf8: expected a string, got %s",
+                            luaL_typename(L, 1));
+  s = (const unsigned char *)lua_tolstring(L, 1, &n);
+  if (sfn_token_utf8_valid((const char *)s, n)) {
+    lua_settop(L, 1);
+    return 1;
+  }
+  luaL_buffinit(L, &b);
+  while (i < n) {
+    size = sfn_utf8_next(s + i, s + n, &cp);
+    if (size > 0) {
+      luaL_addlstring(&b, (const char *)s + i, size);
+      i += size;
+    } else {
+      luaL_addlstring(&b, "\357\277\275", 3); /* U+FFFD */
+      i++;
+    }
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/***
  * A table as the AWS CLI prints an object: 4-space indentation from `depth`
  * levels, the members named in `keys` in that order (absent ones left out,
  * others never written), strings escaped as by `json_string`, numbers in
@@ -496,6 +512,7 @@ void sfn_json_open(lua_State *L) {
   static const luaL_Reg fns[] = {
       {"json_string", l_json_string},
       {"json_object", l_json_object},
+      {"valid_utf8", l_valid_utf8},
       {"iso8601", l_iso8601},
       {NULL, NULL},
   };

@@ -24,10 +24,8 @@
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
-/* Length (1..4) of the strictly valid UTF-8 sequence at p, storing its code
- * point, or 0 when there is none. */
-static size_t utf8_next(const unsigned char *p, const unsigned char *end,
-                        unsigned long *cp) {
+size_t sfn_utf8_next(const unsigned char *p, const unsigned char *end,
+                     unsigned long *cp) {
   unsigned long c = p[0], min;
   size_t n, i;
   if (c < 0x80) {
@@ -52,7 +50,7 @@ int sfn_token_utf8_valid(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s, *end = p + len;
   unsigned long cp;
   while (p < end) {
-    size_t n = utf8_next(p, end, &cp);
+    size_t n = sfn_utf8_next(p, end, &cp);
     if (n == 0) return 0;
     p += n;
   }
@@ -81,7 +79,7 @@ static void add_json_string(luaL_Buffer *b, const char *s, size_t len) {
   luaL_addchar(b, '"');
   while (p < end) {
     unsigned long cp;
-    size_t n = utf8_next(p, end, &cp);
+    size_t n = sfn_utf8_next(p, end, &cp);
     if (n == 0) { /* callers check; never emit invalid JSON regardless */
       cp = 0xFFFD;
       n = 1;

@@ -21,8 +21,14 @@
  * amounts are clamped to it, which drops a whole page just the same. */
 #define SFN_TOKEN_AMOUNT_MAX 9007199254740992LL
 
-/* Whether s is UTF-8 as Python's strict decoder accepts it (no overlongs,
- * no surrogates, nothing above U+10FFFF; NUL is allowed). */
+/* Length (1..4) of the strictly valid UTF-8 sequence at p (before end), as
+ * Python's strict decoder reads it (no overlongs, no surrogates, nothing
+ * above U+10FFFF), storing its code point; 0 when there is none. */
+size_t sfn_utf8_next(const unsigned char *p, const unsigned char *end,
+                     unsigned long *cp);
+
+/* Whether s is UTF-8 as Python's strict decoder accepts it (NUL is
+ * allowed). */
 int sfn_token_utf8_valid(const char *s, size_t len);
 
 /* Pushes botocore's encoding of {"nextToken": token, "boto_truncate_amount":

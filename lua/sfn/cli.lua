@@ -215,51 +215,9 @@ end
 
 -- JSON ---------------------------------------------------------------------
 
-local REPLACEMENT = "\239\191\189" -- U+FFFD
-
--- Returns s with every byte that is not part of a well-formed UTF-8 sequence
--- (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF)
--- replaced by U+FFFD, so the output is always valid JSON text.
-local function valid_utf8(s)
-  if not s:find("[\128-\255]") then
-    return s
-  end
-  local out, n, i, len = {}, 0, 1, #s
-  local byte = string.byte
-  while i <= len do
-    local c = byte(s, i)
-    local size, lo, hi = 0, 0x80, 0xBF
-    if c < 0x80 then
-      size = 1
-    elseif c >= 0xC2 and c <= 0xDF then
-      size = 2
-    elseif c >= 0xE0 and c <= 0xEF then
-      size = 3
-      if c == 0xE0 then lo = 0xA0 elseif c == 0xED then hi = 0x9F end
-    elseif c >= 0xF0 and c <= 0xF4 then
-      size = 4
-      if c == 0xF0 then lo = 0x90 elseif c == 0xF4 then hi = 0x8F end
-    end
-    local good = size > 0
-    for k = 1, size - 1 do
-      local d = byte(s, i + k)
-      if not d or d < (k == 1 and lo or 0x80) or d > (k == 1 and hi or 0xBF) then
-        good = false
-        break
-      end
-    end
-    n = n + 1
-    if good then
-      out[n] = s:sub(i, i + size - 1)
-      i = i + size
-    else
-      out[n] = REPLACEMENT
-      i = i + 1
-    end
-  end
-  return table.concat(out)
-end
-cli.valid_utf8 = valid_utf8
+-- Bytes that are not well-formed UTF-8 become U+FFFD (sfn.core owns the
+-- rule), so text output is always valid UTF-8.
+local valid_utf8 = core.valid_utf8
 
 --- A JSON string literal, escaped as Python's `json.dumps(s, ensure_ascii=False)`
 -- does; non-ASCII stays UTF-8 (invalid bytes become U+FFFD). The escaping is
