@@ -517,4 +517,9 @@ void sfn_json_open(lua_State *L) {
       {NULL, NULL},
   };
   luaL_setfuncs(L, fns, 0);
+  /* iso8601's range, for sfn.time.MIN and MAX */
+  lua_pushinteger(L, (lua_Integer)ISO_MIN);
+  lua_setfield(L, -2, "ISO8601_MIN");
+  lua_pushinteger(L, (lua_Integer)ISO_MAX);
+  lua_setfield(L, -2, "ISO8601_MAX");
 }

@@ -2,13 +2,15 @@
 -- so any number gives a string or a ValidationError (os.date overflows, or
 -- raises a raw string, on times past its time_t and struct tm ranges).
 -- @module sfn.time
+local core = require "sfn.core"
+
 local time = { _VERSION = "0.1.0" }
 
---- The first second formatted: 0001-01-01T00:00:00Z.
-time.MIN = -62135596800
---- The first second not formatted: 10000-01-01T00:00:00Z (ISO 8601 and
--- Python's datetime, hence the AWS CLI, stop at year 9999).
-time.MAX = 253402300800
+--- The first second formatted: 0001-01-01T00:00:00Z (-62135596800).
+time.MIN = core.ISO8601_MIN
+--- The first second not formatted: 10000-01-01T00:00:00Z (253402300800;
+-- ISO 8601 and Python's datetime, hence the AWS CLI, stop at year 9999).
+time.MAX = core.ISO8601_MAX
 
 --- Formats epoch seconds as ISO 8601 UTC with milliseconds (rounded to the
 -- nearest millisecond). The calendar is `sfn.core.iso8601`'s, which the
@@ -19,6 +21,6 @@ time.MAX = 253402300800
 -- @raise ValidationError when t is not a number, not finite, or outside
 --   years 0001..9999
 -- @usage print(sfn.iso8601(1700000000.125)) --> 2023-11-14T22:13:20.125Z
-time.iso8601 = require("sfn.core").iso8601
+time.iso8601 = core.iso8601
 
 return time
