@@ -121,36 +121,45 @@ local function parse_url(url)
   return scheme, host, port, rest
 end
 
--- parse_url's results by URL string, with what `open` derives from them:
--- most programs call one or two endpoints. Emptied when full.
-local URL_CACHE_SIZE = 32
-local url_cache, url_cached = {}, 0
+-- f with its results kept per argument, up to `size` of them (then all
+-- are dropped): a program sends to the same few URLs, with the same few
+-- header names, on every call. A nil result (and its reason) is not kept.
+local function memoize(size, f)
+  local cache, count = {}, 0
+  return function(key)
+    local v = cache[key]
+    if v ~= nil then
+      return v
+    end
+    local why
+    v, why = f(key)
+    if v == nil then
+      return nil, why
+    end
+    if count >= size then
+      cache, count = {}, 0
+    end
+    cache[key] = v
+    count = count + 1
+    return v
+  end
+end
 
 -- The parsed URL as { scheme=, host=, port=, path=, where= "host:port",
 -- address= (what to connect to: "localhost" as 127.0.0.1, no brackets) };
--- or nil, why.
-local function parsed_url(url)
-  local e = url_cache[url]
-  if e then
-    return e
-  end
+-- or nil, why. Kept per URL string with what `open` derives from it.
+local parsed_url = memoize(32, function(url)
   local scheme, host, port, path = parse_url(url)
   if not scheme then
     return nil, host
   end
   -- "localhost" is loopback (RFC 6761): no resolver needed for it; TLS
   -- still checks the certificate against the name "localhost".
-  e = {
+  return {
     scheme = scheme, host = host, port = port, path = path, where = host .. ":" .. port,
     address = host:lower() == "localhost" and "127.0.0.1" or host,
   }
-  if url_cached >= URL_CACHE_SIZE then
-    url_cache, url_cached = {}, 0
-  end
-  url_cache[url] = e
-  url_cached = url_cached + 1
-  return e
-end
+end)
 
 local function to_ms(seconds, default)
   seconds = tonumber(seconds) or default
@@ -189,17 +198,9 @@ for b = 65, 90 do TCHAR[b] = true end
 for b = 97, 122 do TCHAR[b] = true end
 for i = 1, #"!#$%&'*+.^_`|~-" do TCHAR[byte("!#$%&'*+.^_`|~-", i)] = true end
 
--- Request header names already checked, mapped to their lower case: a
--- program sends the same few names on every call. Emptied when full.
-local NAME_CACHE_SIZE = 64
-local name_cache, names_cached = {}, 0
-
--- The lower-cased name when `name` is a valid header name, else nil.
-local function header_name(name)
-  local l = name_cache[name]
-  if l then
-    return l
-  end
+-- The lower-cased name when `name` is a valid header name, else nil; kept
+-- per name.
+local header_name = memoize(64, function(name)
   if type(name) ~= "string" or name == "" then
     return nil
   end
@@ -208,14 +209,8 @@ local function header_name(name)
       return nil
     end
   end
-  l = lower(name)
-  if names_cached >= NAME_CACHE_SIZE then
-    name_cache, names_cached = {}, 0
-  end
-  name_cache[name] = l
-  names_cached = names_cached + 1
-  return l
-end
+  return lower(name)
+end)
 
 -- Whether `method` is one or more upper-case letters (^%u+$).
 local function good_method(method)
