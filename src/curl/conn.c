@@ -11,7 +11,8 @@
 #include "../curl_api.h"
 #include "http.h"
 
-#define SIZE_HINT_MAX (1024 * 1024)
+/* Largest reply buffer a connection keeps for the next reply. */
+#define BODY_KEEP_MAX (1024 * 1024)
 
 struct sfn_curl_conn {
   CURL *curl;
@@ -122,8 +123,6 @@ static int conn_post(lua_State *L, sfn_curl_conn *conn, const char *url,
   out->body = t->body;
   out->body_len = t->len;
   out->body_cap = t->cap;
-  /* the next body starts as large as this one (up to SIZE_HINT_MAX) */
-  t->size_hint = t->len < SIZE_HINT_MAX ? t->len + 1 : SIZE_HINT_MAX;
   t->body = NULL;
   t->len = t->cap = 0;
   return 1;
@@ -131,7 +130,7 @@ static int conn_post(lua_State *L, sfn_curl_conn *conn, const char *url,
 
 static void conn_reuse(sfn_curl_conn *conn, char *body, size_t cap) {
   sfn_transfer *t = &conn->transfer;
-  if (t->body != NULL || cap > SIZE_HINT_MAX) { /* a re-entrant call's, or huge */
+  if (t->body != NULL || cap > BODY_KEEP_MAX) { /* a re-entrant call's, or huge */
     free(body);
     return;
   }

@@ -37,11 +37,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata) {
     t->overflow = 1;
     return 0;
   }
-  if (t->body == NULL && t->size_hint > 0) {
-    /* as large as the last reply: no growing and copying on the way */
-    t->body = malloc(t->size_hint);
-    if (t->body != NULL) t->cap = t->size_hint;
-  }
   if (!grow(&t->body, &t->cap, t->len + n + 1)) return 0;
   memcpy(t->body + t->len, data, n);
   t->len += n;

@@ -14,7 +14,6 @@ typedef struct sfn_transfer {
   char *body;
   size_t len, cap, limit;
   int overflow;                 /* the reply passed limit: transfer aborted */
-  size_t size_hint;             /* a new body's first allocation; 0: grow */
   char reason[64];              /* reason phrase of the last status line */
   char request_id[128];
   char error_type[256];
