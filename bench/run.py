@@ -118,7 +118,11 @@ def free_port():
 
 
 class Nginx:
-    """Debian's nginx in a temporary prefix on 127.0.0.1."""
+    """Debian's nginx in a temporary prefix on 127.0.0.1, answering POSTs
+    with the fixed replies bench/gen_replies.py writes (and, with ngx_lua,
+    generated pages)."""
+
+    TEMPLATE = "nginx-fixed.conf.template"
 
     def __init__(self, tmp):
         self.tmp = tmp
@@ -128,11 +132,9 @@ class Nginx:
         self.has_lua = all(os.path.exists(f"{NGINX_MODULES}/{m}")
                            for m in ("ndk_http_module.so", "ngx_http_lua_module.so"))
 
-    def render(self, port):
-        with open(os.path.join(BENCH, "nginx-fixed.conf.template")) as f:
-            conf = f.read()
+    def substitutions(self, port):
         lua = self.has_lua
-        subst = {
+        return {
             "@LOAD_LUA@": (f"load_module {NGINX_MODULES}/ndk_http_module.so;\n"
                            f"load_module {NGINX_MODULES}/ngx_http_lua_module.so;") if lua else "",
             "@LUA_HTTP@": f'    lua_package_path "{BENCH}/?.lua;;";' if lua else "",
@@ -144,24 +146,31 @@ class Nginx:
             "@DATA@": self.data,
             "@PORT@": str(port),
         }
-        for k, v in subst.items():
+
+    def render(self, port):
+        with open(os.path.join(BENCH, self.TEMPLATE)) as f:
+            conf = f.read()
+        for k, v in self.substitutions(port).items():
             conf = conf.replace(k, v)
         path = os.path.join(self.tmp, "nginx.conf")
         with open(path, "w") as f:
             f.write(conf)
         return path
 
-    def start(self):
+    def prepare(self):
         os.makedirs(self.data, exist_ok=True)
+        subprocess.run([sys.executable, os.path.join(BENCH, "gen_replies.py"), self.data], check=True)
+
+    def start(self):
         for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             os.makedirs(os.path.join(self.tmp, "tmp", d), exist_ok=True)
-        subprocess.run([sys.executable, os.path.join(BENCH, "gen_replies.py"), self.data], check=True)
+        self.prepare()
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         for _ in range(5):
             port = free_port()
             conf = self.render(port)
             self.proc = subprocess.Popen([nginx, "-p", self.tmp, "-c", conf, "-e", os.path.join(self.tmp, "error.log")],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env())
             for _ in range(100):
                 if self.proc.poll() is not None:
                     break
@@ -173,7 +182,7 @@ class Nginx:
                 except OSError:
                     time.sleep(0.05)
             self.stop()
-        raise RuntimeError("nginx did not start:\n" + self.error_log())
+        raise RuntimeError(f"{self.TEMPLATE}: nginx did not start:\n" + self.error_log())
 
     def error_log(self):
         try:
@@ -208,25 +217,23 @@ class Nginx:
         self.proc = None
 
 
-class ClientNginx:
+class ClientNginx(Nginx):
     """The `ngx` bench's second nginx: one worker with ngx_lua that calls the
     fixed-reply nginx with sfn over cosockets and with a bare cosocket loop
     (bench/nginx-client.conf.template, bench/ngx_bench.lua). Its prefix is
     a folder of the suite's temporary directory."""
 
+    TEMPLATE = "nginx-client.conf.template"
+
     def __init__(self, tmp, fixed_port, out):
-        self.tmp = os.path.join(tmp, "ngx-client")
+        super().__init__(os.path.join(tmp, "ngx-client"))
         self.fixed_port = fixed_port
         self.out = out
-        self.proc = None
-        self.port = None
         # no proxies, even for loopback
         self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-    def render(self, port):
-        with open(os.path.join(BENCH, "nginx-client.conf.template")) as f:
-            conf = f.read()
-        subst = {
+    def substitutions(self, port):
+        return {
             "@MODULES@": NGINX_MODULES,
             "@USER@": "user root root;" if os.geteuid() == 0 else "",
             "@PREFIX@": self.tmp,
@@ -237,43 +244,12 @@ class ClientNginx:
             "@SECRET@": SECRET,
             "@PORT@": str(port),
         }
-        for k, v in subst.items():
-            conf = conf.replace(k, v)
-        path = os.path.join(self.tmp, "nginx.conf")
-        with open(path, "w") as f:
-            f.write(conf)
-        return path
 
-    def start(self):
-        for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            os.makedirs(os.path.join(self.tmp, "tmp", d), exist_ok=True)
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        for _ in range(5):
-            port = free_port()
-            conf = self.render(port)
-            self.proc = subprocess.Popen([nginx, "-p", self.tmp, "-c", conf, "-e", os.path.join(self.tmp, "error.log")],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env())
-            for _ in range(100):
-                if self.proc.poll() is not None:
-                    break
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    self.port = port
-                    return self
-                except OSError:
-                    time.sleep(0.05)
-            self.stop()
-        raise RuntimeError("client nginx did not start:\n" + self.error_log())
+    def prepare(self):
+        pass  # it serves no files
 
-    def error_log(self):
-        try:
-            with open(os.path.join(self.tmp, "error.log")) as f:
-                return f.read()[-2000:]
-        except OSError:
-            return ""
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+    def check(self):
+        pass  # the benches' own requests check it
 
     def get(self, path, timeout=300):
         try:
@@ -288,16 +264,6 @@ class ClientNginx:
 
     def pair(self, page, n, chunks=10):
         return json.loads(self.get(f"/pair?page={page}&n={n}&chunks={chunks}"))
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
 
 
 def wrk(url, seconds, conns=20, threads=2):
