@@ -165,7 +165,7 @@ install: $(TARGET) $(CURL_TARGET)
 uninstall:
 	rm -f $(DESTDIR)$(INSTALL_CMOD)/sfn/core.so $(DESTDIR)$(INSTALL_CMOD)/sfn/curl.so
 	cd lua && find . -name '*.lua' -exec rm -f $(DESTDIR)$(INSTALL_LMOD)/{} \;
-	-rmdir $(DESTDIR)$(INSTALL_CMOD)/sfn $(DESTDIR)$(INSTALL_LMOD)/sfn/credentials $(DESTDIR)$(INSTALL_LMOD)/sfn/profile $(DESTDIR)$(INSTALL_LMOD)/sfn 2>/dev/null
+	-rmdir $(DESTDIR)$(INSTALL_CMOD)/sfn $(DESTDIR)$(INSTALL_LMOD)/sfn/credentials $(DESTDIR)$(INSTALL_LMOD)/sfn/profile $(DESTDIR)$(INSTALL_LMOD)/sfn/endpoints $(DESTDIR)$(INSTALL_LMOD)/sfn 2>/dev/null
 	rm -f $(DESTDIR)$(INSTALL_BIN)/sfn-map-runs $(DESTDIR)$(INSTALL_MAN)/sfn-map-runs.1
 
 # The rock (sfn-*.rockspec, build.type "make") builds here with luarocks'

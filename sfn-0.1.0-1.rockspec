@@ -72,6 +72,7 @@ build = {
       ["sfn.credentials.web_identity"] = "lua/sfn/credentials/web_identity.lua",
       ["sfn.driver"] = "lua/sfn/driver.lua",
       ["sfn.endpoints"] = "lua/sfn/endpoints.lua",
+      ["sfn.endpoints.rules"] = "lua/sfn/endpoints/rules.lua",
       ["sfn.errors"] = "lua/sfn/errors.lua",
       ["sfn.ngx_transport"] = "lua/sfn/ngx_transport.lua",
       ["sfn.profile"] = "lua/sfn/profile.lua",

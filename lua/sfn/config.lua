@@ -7,6 +7,7 @@
 local core = require "sfn.core"
 local errors = require "sfn.errors"
 local profile = require "sfn.profile"
+local endpoints = require "sfn.endpoints"
 local credentials = require "sfn.credentials"
 
 local config = { _VERSION = "0.1.0" }
@@ -217,14 +218,9 @@ function config.resolve(opts, getenv, deps)
     local bad = config.check_endpoint_url(endpoint)
     if bad then config_error(("endpoint from %s %s"):format(endpoint_source, bad)) end
   end
-  -- a custom endpoint without FIPS or dual-stack is used as given (the first
-  -- rule of sfn.endpoints.resolve): the rule set loads only when it decides
-  local url, rule_err = endpoint, nil
-  if endpoint == nil or use_fips or use_dual then
-    url, rule_err = require("sfn.endpoints").resolve {
-      region = region, use_fips = use_fips, use_dual_stack = use_dual, endpoint = endpoint,
-    }
-  end
+  local url, rule_err = endpoints.resolve {
+    region = region, use_fips = use_fips, use_dual_stack = use_dual, endpoint = endpoint,
+  }
   if not url then
     if endpoint ~= nil then rule_err = rule_err .. " (endpoint from " .. endpoint_source .. ")" end
     config_error(rule_err)

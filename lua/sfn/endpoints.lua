@@ -1,86 +1,20 @@
---- The Step Functions endpoint rules as data: partitions, their region
--- patterns and DNS suffixes, and the `states` rule set (FIPS, dual-stack,
--- the us-gov special cases). Mirrors botocore's `partitions.json` and
--- `stepfunctions/2016-11-23/endpoint-rule-set-1.json`.
+--- The Step Functions endpoint: a custom one as given, else the rule set's
+-- answer for the region. Mirrors botocore's `partitions.json` and
+-- `stepfunctions/2016-11-23/endpoint-rule-set-1.json`. The region rules, the
+-- partitions and the STS endpoints (`partition`, `partitions`, `sts`,
+-- `sts_legacy_global`, `resolve_region`) are sfn.endpoints.rules', reached
+-- through this table and loaded on first use: a client with a custom
+-- endpoint starts without compiling them.
 -- @module sfn.endpoints
-local endpoints = { _VERSION = "0.1.0" }
+local endpoints = setmetatable({ _VERSION = "0.1.0" }, {
+  __index = function(t, k)
+    local v = require("sfn.endpoints.rules")[k]
+    rawset(t, k, v)
+    return v
+  end,
+})
 
---- One table: every partition, in the order botocore tries them. `regions`
--- are exact names (matched first, across all partitions); `pattern` is a
--- Lua pattern equivalent to the partition's `regionRegex` (tried next);
--- a region that matches nothing belongs to `aws`.
-endpoints.partitions = {
-  { name = "aws",
-    pattern_prefixes = { "us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx" },
-    dns_suffix = "amazonaws.com", dual_stack_dns_suffix = "api.aws",
-    supports_fips = true, supports_dual_stack = true,
-    regions = { "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2",
-      "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2",
-      "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7",
-      "aws-global", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
-      "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1",
-      "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-1", "us-east-2",
-      "us-west-1", "us-west-2" } },
-  { name = "aws-cn", pattern_prefixes = { "cn" },
-    dns_suffix = "amazonaws.com.cn", dual_stack_dns_suffix = "api.amazonwebservices.com.cn",
-    supports_fips = true, supports_dual_stack = true,
-    regions = { "aws-cn-global", "cn-north-1", "cn-northwest-1" } },
-  { name = "aws-eusc", pattern_prefixes = { "eusc%-de" },
-    dns_suffix = "amazonaws.eu", dual_stack_dns_suffix = "api.amazonwebservices.eu",
-    supports_fips = true, supports_dual_stack = true,
-    regions = { "eusc-de-east-1" } },
-  { name = "aws-iso", pattern_prefixes = { "us%-iso" },
-    dns_suffix = "c2s.ic.gov", dual_stack_dns_suffix = "api.aws.ic.gov",
-    supports_fips = true, supports_dual_stack = true,
-    regions = { "aws-iso-global", "us-iso-east-1", "us-iso-west-1" } },
-  { name = "aws-iso-b", pattern_prefixes = { "us%-isob" },
-    dns_suffix = "sc2s.sgov.gov", dual_stack_dns_suffix = "api.aws.scloud",
-    supports_fips = true, supports_dual_stack = true,
-    regions = { "aws-iso-b-global", "us-isob-east-1", "us-isob-west-1" } },
-  { name = "aws-iso-e", pattern_prefixes = { "eu%-isoe" },
-    dns_suffix = "cloud.adc-e.uk", dual_stack_dns_suffix = "api.cloud-aws.adc-e.uk",
-    supports_fips = true, supports_dual_stack = true,
-    regions = { "aws-iso-e-global", "eu-isoe-west-1" } },
-  { name = "aws-iso-f", pattern_prefixes = { "us%-isof" },
-    dns_suffix = "csp.hci.ic.gov", dual_stack_dns_suffix = "api.aws.hci.ic.gov",
-    supports_fips = true, supports_dual_stack = true,
-    regions = { "aws-iso-f-global", "us-isof-east-1", "us-isof-south-1" } },
-  { name = "aws-us-gov", pattern_prefixes = { "us%-gov" },
-    dns_suffix = "amazonaws.com", dual_stack_dns_suffix = "api.aws",
-    supports_fips = true, supports_dual_stack = true,
-    regions = { "aws-us-gov-global", "us-gov-east-1", "us-gov-west-1" } },
-}
-
--- regionRegex is ^PREFIX\-\w+\-\d+$ for every partition.
-local function matches_regex(partition, region)
-  for _, prefix in ipairs(partition.pattern_prefixes) do
-    if region:match("^" .. prefix .. "%-[%w_]+%-%d+$") then return true end
-  end
-  return false
-end
-
---- The partition of a region (botocore's `aws.partition`).
--- @tparam string region
--- @treturn table one entry of `endpoints.partitions`
-function endpoints.partition(region)
-  for _, p in ipairs(endpoints.partitions) do
-    for _, r in ipairs(p.regions) do
-      if r == region then return p end
-    end
-  end
-  for _, p in ipairs(endpoints.partitions) do
-    if matches_regex(p, region) then return p end
-  end
-  return endpoints.partitions[1]
-end
-
--- isValidHostLabel(region, allowSubDomains=false) as the rules engine has it
--- for the region built-in (the SDKs reject anything that cannot be a label).
-local function valid_host_label(s)
-  return #s >= 1 and #s <= 63 and s:match("^[%w][%w%-]*$") ~= nil
-end
-
---- Resolves the Step Functions endpoint for a region.
+--- Resolves the Step Functions endpoint.
 -- @tparam table p `{ region=, use_fips=, use_dual_stack=, endpoint= }`
 -- @treturn string|nil the URL
 -- @treturn string|nil the rule set's error text when there is no URL
@@ -94,67 +28,7 @@ function endpoints.resolve(p)
     end
     return p.endpoint
   end
-  local region = p.region
-  if region == nil then return nil, "Invalid Configuration: Missing Region" end
-  if not valid_host_label(region) then
-    return nil, "Invalid Configuration: region is not a valid host label"
-  end
-  local part = endpoints.partition(region)
-  local fips, dual = p.use_fips and true or false, p.use_dual_stack and true or false
-  if region == "us-gov-west-1" and fips and not dual then
-    return "https://states." .. region .. "." .. part.dns_suffix
-  end
-  if part.name == "aws-us-gov" and not fips and dual then
-    return "https://states-fips." .. region .. "." .. part.dual_stack_dns_suffix
-  end
-  if fips and dual then
-    if part.supports_fips and part.supports_dual_stack then
-      return "https://states-fips." .. region .. "." .. part.dual_stack_dns_suffix
-    end
-    return nil, "FIPS and DualStack are enabled, but this partition does not support one or both"
-  end
-  if fips then
-    if part.supports_fips then
-      return "https://states-fips." .. region .. "." .. part.dns_suffix
-    end
-    return nil, "FIPS is enabled but this partition does not support FIPS"
-  end
-  if dual then
-    if part.supports_dual_stack then
-      return "https://states." .. region .. "." .. part.dual_stack_dns_suffix
-    end
-    return nil, "DualStack is enabled but this partition does not support DualStack"
-  end
-  return "https://states." .. region .. "." .. part.dns_suffix
-end
-
--- The regions whose STS calls go to the global endpoint when
--- sts_regional_endpoints is "legacy".
-endpoints.sts_legacy_global = {
-  ["ap-northeast-1"] = true, ["ap-south-1"] = true, ["ap-southeast-1"] = true,
-  ["ap-southeast-2"] = true, ["aws-global"] = true, ["ca-central-1"] = true,
-  ["eu-central-1"] = true, ["eu-north-1"] = true, ["eu-west-1"] = true, ["eu-west-2"] = true,
-  ["eu-west-3"] = true, ["sa-east-1"] = true, ["us-east-1"] = true, ["us-east-2"] = true,
-  ["us-west-1"] = true, ["us-west-2"] = true,
-}
-
---- The STS endpoint and signing region for the credential providers.
--- @tparam table p `{ region=, use_fips=, use_dual_stack=, regional_endpoints= ("regional"|"legacy") }`
--- @treturn string url
--- @treturn string signing region
-function endpoints.sts(p)
-  local region = p.region
-  if region == nil or region == "aws-global" then
-    return "https://sts.amazonaws.com", "us-east-1"
-  end
-  if p.regional_endpoints == "legacy" and not p.use_fips and not p.use_dual_stack
-      and endpoints.sts_legacy_global[region] then
-    return "https://sts.amazonaws.com", "us-east-1"
-  end
-  local part = endpoints.partition(region)
-  local host = p.use_fips and "sts-fips." or "sts."
-  local suffix = p.use_dual_stack and part.dual_stack_dns_suffix or part.dns_suffix
-  return "https://" .. host .. region .. "." .. suffix, region
+  return endpoints.resolve_region(p)
 end
 
 return endpoints
